@@ -127,7 +127,7 @@ func New(cfg Config, tenantID, edgeID, version string, st *store.Store, logger *
 	rc.Logger = nil
 	u := &Uplink{
 		cfg: cfg, tenantID: tenantID, edgeID: edgeID, version: version, store: st, space: space,
-		log:  logger.With("component", "uplink", "edge_id", edgeID),
+		log:  logger.With("component", "uplink"),
 		sync: chargeplanev1connect.NewSyncServiceClient(rc.StandardClient(), cfg.CloudURL),
 		published: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chargeplane_uplink_published_events_total", Help: "Events confirmed by the broker.",

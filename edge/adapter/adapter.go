@@ -1,0 +1,117 @@
+package adapter
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chargeplane/chargeplane/edge/gateway"
+	"github.com/chargeplane/chargeplane/edge/store"
+	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Deps are what every adapter needs.
+type Deps struct {
+	Store *store.Store
+	// Now is the clock; Location is the site's zone for the wall-clock time
+	// chargers are given.
+	Now        func() time.Time
+	Location   *time.Location
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	// MaxGarbage is how many unparseable bytes in a row a session tolerates
+	// before closing the connection (0 means 4096).
+	MaxGarbage int
+	// StoreTimeout bounds writing the final disconnect event when a session
+	// ends (0 means 5 s).
+	StoreTimeout time.Duration
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.MaxGarbage == 0 {
+		d.MaxGarbage = 4096
+	}
+	if d.StoreTimeout == 0 {
+		d.StoreTimeout = 5 * time.Second
+	}
+	return d
+}
+
+// sessionMetrics are shared by all adapters, labelled by protocol.
+type sessionMetrics struct {
+	frames  *prometheus.CounterVec
+	skipped *prometheus.CounterVec
+	ackLat  *prometheus.HistogramVec
+}
+
+func newSessionMetrics(reg prometheus.Registerer) sessionMetrics {
+	m := sessionMetrics{
+		frames: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chargeplane_adapter_frames_total",
+			Help: "Frames received from chargers, by protocol and outcome.",
+		}, []string{"protocol", "outcome"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chargeplane_adapter_skipped_bytes_total",
+			Help: "Bytes dropped while resynchronising a charger byte stream.",
+		}, []string{"protocol"}),
+		ackLat: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "chargeplane_adapter_ack_latency_seconds",
+			Help:    "Time from a frame's arrival to its durable store and reply.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"protocol"}),
+	}
+	reg.MustRegister(m.frames, m.skipped, m.ackLat)
+	return m
+}
+
+// event builds the common envelope of an event about one charger.
+func event(now time.Time, protocol, chargerID string, connector uint32) *chargeplanev1.Event {
+	return &chargeplanev1.Event{
+		OccurredAt: timestamppb.New(now),
+		ChargerId:  chargerID,
+		Connector:  connector,
+		Protocol:   protocol,
+	}
+}
+
+// storeFinal stores the event that ends a session even though the session's
+// context may be cancelled (shutdown): it is a fact the cloud must see.
+func storeFinal(ctx context.Context, st *store.Store, timeout time.Duration, evs ...*chargeplanev1.Event) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	return st.Append(ctx, evs...) //nolint:wrapcheck // callers log with context
+}
+
+// wallClock returns now's wall-clock fields in loc, labelled UTC: the codecs
+// write a charger's local time field by field and never convert zones.
+func wallClock(now time.Time, loc *time.Location) time.Time {
+	t := now.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+}
+
+// disconnectOf describes why a session ended, for the cloud.
+func disconnectOf(ctx context.Context, err error) *chargeplanev1.ChargerDisconnected {
+	d := &chargeplanev1.ChargerDisconnected{Reason: "eof"}
+	switch {
+	case ctx.Err() != nil:
+		d.Reason = "shutdown"
+	case err == nil:
+	case errors.Is(err, gateway.ErrProtocol):
+		d.Reason = "protocol_error"
+	case errors.Is(err, gateway.ErrWrite):
+		d.Reason = "write_error"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		d.Reason = "idle_timeout"
+	default:
+		d.Reason = "error"
+	}
+	if err != nil {
+		d.Detail = err.Error()
+	}
+	return d
+}

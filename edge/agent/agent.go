@@ -1,0 +1,149 @@
+// Package agent assembles the edge agent from its parts — store, gateway,
+// protocol adapters, uplink and admin endpoint — and runs them together.
+// It is the body of the chargeplane-edge binary, kept out of package main so
+// tests can run a whole agent in-process (edge/edgetest).
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/chargeplane/chargeplane/edge/adapter"
+	"github.com/chargeplane/chargeplane/edge/admin"
+	"github.com/chargeplane/chargeplane/edge/gateway"
+	"github.com/chargeplane/chargeplane/edge/store"
+	"github.com/chargeplane/chargeplane/edge/uplink"
+	"github.com/chargeplane/chargeplane/shared/logging"
+	"github.com/chargeplane/chargeplane/shared/topic"
+)
+
+// Config is the whole edge agent configuration (deploy/chargeplane-edge.yaml
+// documents every key).
+type Config struct {
+	// TenantID and EdgeID identify this edge; they name its MQTT topics and
+	// prefix nothing else. Both are issued by the cloud when the edge is created.
+	TenantID string `yaml:"tenant_id"`
+	EdgeID   string `yaml:"edge_id"`
+	// Timezone is the site's IANA zone: chargers keep local wall-clock time
+	// (BKV's heartbeat reply sets the gateway clock).
+	Timezone string         `yaml:"timezone"`
+	Gateway  gateway.Config `yaml:"gateway"`
+	Store    store.Config   `yaml:"store"`
+	Uplink   uplink.Config  `yaml:"uplink"`
+	Admin    admin.Config   `yaml:"admin"`
+	Log      logging.Config `yaml:"log"`
+}
+
+// DefaultConfig returns safe loopback defaults; tenant_id, edge_id and
+// store.dir must still be set.
+func DefaultConfig() Config {
+	return Config{
+		Timezone: "Asia/Shanghai",
+		Gateway:  gateway.DefaultConfig(),
+		Store:    store.DefaultConfig(),
+		Uplink:   uplink.DefaultConfig(),
+		Admin:    admin.DefaultConfig(),
+		Log:      logging.DefaultConfig(),
+	}
+}
+
+// Validate reports every problem at once, each naming its key.
+func (c Config) Validate() error {
+	var errs []error
+	if !topic.ValidSegment(c.TenantID) {
+		errs = append(errs, errors.New("tenant_id: required, without '/', '+' or '#'"))
+	}
+	if !topic.ValidSegment(c.EdgeID) {
+		errs = append(errs, errors.New("edge_id: required, without '/', '+' or '#'"))
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil || c.Timezone == "" {
+		errs = append(errs, fmt.Errorf("timezone: %q is not an IANA time zone", c.Timezone))
+	}
+	errs = append(errs, c.Gateway.Validate(), c.Store.Validate(), c.Uplink.Validate(), c.Admin.Validate(), c.Log.Validate())
+	return errors.Join(errs...)
+}
+
+// Addrs are the addresses the agent listens on, reported once it is serving.
+type Addrs struct {
+	Chargers net.Addr
+	Admin    net.Addr
+}
+
+// Run runs the agent until ctx ends. Shutdown order: stop accepting and let
+// sessions finish their frame, let the uplink stop, then close the store last
+// so nothing acknowledged is lost.
+func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, reg *prometheus.Registry, ready func(Addrs)) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid config: %w", err)
+	}
+	loc, _ := time.LoadLocation(cfg.Timezone)
+	log := logger.With("edge_id", cfg.EdgeID)
+
+	st, err := store.Open(cfg.Store, cfg.EdgeID, log, reg)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+
+	bkv := adapter.NewBKV(adapter.Deps{Store: st, Now: time.Now, Location: loc, Logger: log, Registerer: reg})
+	gw := gateway.New(cfg.Gateway, []gateway.Protocol{bkv.Protocol()}, log, reg)
+	chargerAddr, err := gw.Listen()
+	if err != nil {
+		return err
+	}
+	up, err := uplink.New(cfg.Uplink, cfg.TenantID, cfg.EdgeID, version, st, log, reg)
+	if err != nil {
+		return err
+	}
+	adm := admin.New(cfg.Admin,
+		[]admin.Check{{Name: "store", Fn: func(ctx context.Context) error {
+			_, err := st.Pending(ctx, st.LastSeq(), 1)
+			return err
+		}}},
+		func() any { return status(cfg, version, gw, st, up) }, reg, log)
+	adminAddr, err := adm.Listen()
+	if err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return gw.Run(gctx) })
+	g.Go(func() error { return up.Run(gctx) })
+	g.Go(func() error { return adm.Run(gctx) })
+	log.Info("edge agent started", "version", version, "chargers", chargerAddr.String(), "admin", adminAddr.String(),
+		"tenant_id", cfg.TenantID, "store", cfg.Store.Dir)
+	if ready != nil {
+		ready(Addrs{Chargers: chargerAddr, Admin: adminAddr})
+	}
+	err = g.Wait()
+	log.Info("edge agent stopped", "pending_events", st.PendingCount())
+	return err
+}
+
+func status(cfg Config, version string, gw *gateway.Gateway, st *store.Store, up *uplink.Uplink) any {
+	us := up.Status()
+	return map[string]any{
+		"tenant_id":      cfg.TenantID,
+		"edge_id":        cfg.EdgeID,
+		"version":        version,
+		"connections":    gw.OpenConns(),
+		"last_seq":       st.LastSeq(),
+		"pending_events": st.PendingCount(),
+		"mqtt_connected": us.Connected,
+		"last_publish":   us.LastPublish,
+		"last_error":     us.LastError,
+		"cloud_last_seq": us.CloudLastSeq,
+		"last_handshake": us.LastHandshake,
+	}
+}

@@ -1,0 +1,105 @@
+// Command chargesim simulates charging stations: it opens one connection per
+// simulated charger to an edge agent, speaks the charger protocol and prints
+// how the edge answered (frames sent and answered, reply latency p50/p99,
+// errors). It is both the demo's fleet and the load generator.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/chargeplane/chargeplane/edge/sim"
+	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
+	"github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1/chargeplanev1connect"
+	"github.com/chargeplane/chargeplane/shared/logging"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// cloudOnline asks the cloud how many of the tenant's chargers are online.
+func cloudOnline(ctx context.Context, baseURL, tenant string) string {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	client := chargeplanev1connect.NewChargerServiceClient(http.DefaultClient, baseURL, connect.WithProtoJSON())
+	resp, err := client.ListChargers(ctx, connect.NewRequest(&chargeplanev1.ListChargersRequest{TenantId: tenant, PageSize: 1}))
+	if err != nil {
+		return "? (" + err.Error() + ")"
+	}
+	return strconv.Itoa(int(resp.Msg.GetOnlineCount()))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("chargesim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := sim.Config{}
+	fs.StringVar(&cfg.Protocol, "protocol", "bkv", "charger protocol: bkv")
+	fs.IntVar(&cfg.Chargers, "chargers", 1, "number of simulated chargers (one connection each)")
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8600", "edge agent charger address host:port")
+	fs.DurationVar(&cfg.Heartbeat, "heartbeat", time.Minute, "heartbeat interval per charger (BKV default 1m)")
+	fs.DurationVar(&cfg.Ramp, "ramp", time.Second, "spread the connects over this long")
+	fs.Uint64Var(&cfg.IDBase, "id-base", 0, "offset for generated charger ids (run several fleets without collisions)")
+	fs.DurationVar(&cfg.ReplyTimeout, "reply-timeout", 10*time.Second, "write/reply timeout")
+	duration := fs.Duration("duration", 0, "stop after this long (0: run until interrupted)")
+	every := fs.Duration("report", 10*time.Second, "print progress this often (0: only the final summary)")
+	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	cloudURL := fs.String("cloud", "", "cloud API base URL: with each report, print how many chargers the cloud sees online")
+	tenant := fs.String("tenant", "", "tenant to count online chargers of (with -cloud)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	logger, err := logging.New(logging.Config{Level: *logLevel, Format: "text"}, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "chargesim: %v\n", err)
+		return 2
+	}
+	fleet, err := sim.New(cfg, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "chargesim: %v\n", err)
+		return 2
+	}
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *duration)
+		defer cancel()
+	}
+	fmt.Fprintf(stdout, "chargesim: %d %s chargers → %s (heartbeat %s)\n", cfg.Chargers, cfg.Protocol, cfg.Addr, cfg.Heartbeat)
+	done := make(chan sim.Summary, 1)
+	go func() { done <- fleet.Run(ctx) }()
+	var tick <-chan time.Time
+	if *every > 0 {
+		t := time.NewTicker(*every)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case s := <-done:
+			fmt.Fprintf(stdout, "chargesim: summary %s\n", s)
+			if s.Sent > 0 && s.Answered == 0 {
+				return 1
+			}
+			return 0
+		case <-tick:
+			if *cloudURL == "" {
+				fmt.Fprintf(stdout, "chargesim: %s\n", fleet.Summary())
+				continue
+			}
+			fmt.Fprintf(stdout, "%s online: %s/%d\n", time.Now().Format("15:04:05"), cloudOnline(ctx, *cloudURL, *tenant), cfg.Chargers)
+		}
+	}
+}

@@ -1,0 +1,253 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chargeplane/chargeplane/shared/protocol/bkv"
+)
+
+// Config describes a simulated fleet.
+type Config struct {
+	// Protocol is the charger protocol; "bkv" today.
+	Protocol string
+	// Chargers is how many chargers (connections) to simulate.
+	Chargers int
+	// Addr is the edge's charger address.
+	Addr string
+	// Heartbeat is each charger's heartbeat interval (BKV default 1 min).
+	Heartbeat time.Duration
+	// Ramp spreads the connects over this long, so a large fleet does not
+	// arrive in one burst.
+	Ramp time.Duration
+	// IDBase offsets generated charger ids so several fleets never collide.
+	IDBase uint64
+	// ReplyTimeout marks a frame unanswered after this long.
+	ReplyTimeout time.Duration
+}
+
+// Validate reports every problem.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Protocol != "bkv" {
+		errs = append(errs, fmt.Errorf("protocol %q: supported: bkv", c.Protocol))
+	}
+	if c.Chargers < 1 {
+		errs = append(errs, errors.New("chargers: must be at least 1"))
+	}
+	if c.Addr == "" {
+		errs = append(errs, errors.New("addr: required"))
+	}
+	if c.Heartbeat <= 0 {
+		errs = append(errs, errors.New("heartbeat: must be positive"))
+	}
+	if c.ReplyTimeout <= 0 {
+		errs = append(errs, errors.New("reply timeout: must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Summary is what a run measured.
+type Summary struct {
+	Chargers   int
+	Connected  int64
+	Sent       int64
+	Answered   int64
+	Errors     int64
+	LatencyP50 time.Duration
+	LatencyP99 time.Duration
+}
+
+// String prints the summary on one line.
+func (s Summary) String() string {
+	return fmt.Sprintf("chargers=%d connected=%d sent=%d answered=%d errors=%d p50=%s p99=%s",
+		s.Chargers, s.Connected, s.Sent, s.Answered, s.Errors, s.LatencyP50, s.LatencyP99)
+}
+
+// Fleet is a running set of simulated chargers.
+type Fleet struct {
+	cfg       Config
+	log       *slog.Logger
+	lat       latencies
+	sent      atomic.Int64
+	answered  atomic.Int64
+	errs      atomic.Int64
+	connected atomic.Int64
+}
+
+// New builds a fleet.
+func New(cfg Config, logger *slog.Logger) (*Fleet, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sim config: %w", err)
+	}
+	return &Fleet{cfg: cfg, log: logger.With("component", "sim")}, nil
+}
+
+// ChargerID returns the id of charger i (0-based) as the edge will report it.
+func (f *Fleet) ChargerID(i int) string { return gatewayID(f.cfg.IDBase, i).String() }
+
+// Connected returns how many chargers are connected now.
+func (f *Fleet) Connected() int64 { return f.connected.Load() }
+
+// Summary returns the counters so far.
+func (f *Fleet) Summary() Summary {
+	return Summary{
+		Chargers: f.cfg.Chargers, Connected: f.connected.Load(), Sent: f.sent.Load(),
+		Answered: f.answered.Load(), Errors: f.errs.Load(),
+		LatencyP50: f.lat.quantile(0.50), LatencyP99: f.lat.quantile(0.99),
+	}
+}
+
+// Run runs every charger until ctx ends, then closes their connections.
+// A charger whose connection fails reconnects after a pause, as real ones do.
+func (f *Fleet) Run(ctx context.Context) Summary {
+	var wg sync.WaitGroup
+	for i := range f.cfg.Chargers {
+		delay := time.Duration(0)
+		if f.cfg.Chargers > 1 {
+			delay = f.cfg.Ramp * time.Duration(i) / time.Duration(f.cfg.Chargers)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if !sleep(ctx, delay) {
+				return
+			}
+			for ctx.Err() == nil {
+				if err := f.runBKV(ctx, i); err != nil && ctx.Err() == nil {
+					f.errs.Add(1)
+					f.log.Debug("charger connection ended", "charger", i, "err", err)
+					sleep(ctx, time.Second)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return f.Summary()
+}
+
+func gatewayID(base uint64, i int) bkv.GatewayID {
+	var id bkv.GatewayID
+	v := 0x82000000000000 + base + uint64(i)
+	for b := 6; b >= 0; b-- {
+		id[b] = byte(v)
+		v >>= 8
+	}
+	return id
+}
+
+// runBKV is one connection's life: heartbeat at once, then every interval,
+// matching each reply to the oldest unanswered heartbeat.
+func (f *Fleet) runBKV(ctx context.Context, i int) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", f.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("dial: %w", err)
+	}
+	f.connected.Add(1)
+	defer f.connected.Add(-1)
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+	defer conn.Close()
+
+	id := gatewayID(f.cfg.IDBase, i)
+	hb, err := bkv.Append(nil, &bkv.Frame{
+		Direction: bkv.Up, Command: bkv.CommandHeartbeat, Gateway: id,
+		Body: &bkv.Heartbeat{ICCID: fmt.Sprintf("8986%016d", f.cfg.IDBase+uint64(i)), Firmware: "sim-1.0", Signal: 25},
+	})
+	if err != nil {
+		return fmt.Errorf("encode heartbeat: %w", err)
+	}
+
+	// sentAt holds send times of unanswered heartbeats, oldest first.
+	sentAt := make(chan time.Time, 64)
+	readErr := make(chan error, 1)
+	go func() { readErr <- f.readReplies(conn, sentAt) }()
+
+	ticker := time.NewTicker(f.cfg.Heartbeat)
+	defer ticker.Stop()
+	for {
+		select {
+		case sentAt <- time.Now():
+		default:
+			return errors.New("too many unanswered heartbeats")
+		}
+		_ = conn.SetWriteDeadline(time.Now().Add(f.cfg.ReplyTimeout))
+		if _, err := conn.Write(hb); err != nil {
+			return fmt.Errorf("write heartbeat: %w", err)
+		}
+		f.sent.Add(1)
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-readErr:
+			return err
+		case <-ticker.C:
+		}
+	}
+}
+
+func (f *Fleet) readReplies(conn net.Conn, sentAt chan time.Time) error {
+	buf := make([]byte, 4096)
+	start, end := 0, 0
+	for {
+		for start < end {
+			n, err := bkv.Split(buf[start:end])
+			if err != nil {
+				return fmt.Errorf("reply stream: %w", err)
+			}
+			if n == 0 {
+				break
+			}
+			fr, err := bkv.Decode(buf[start : start+n])
+			start += n
+			if err != nil {
+				return fmt.Errorf("decode reply: %w", err)
+			}
+			if _, ok := fr.Body.(*bkv.HeartbeatReply); ok {
+				select {
+				case t := <-sentAt:
+					f.lat.add(time.Since(t))
+					f.answered.Add(1)
+				default:
+					return errors.New("heartbeat reply without a heartbeat")
+				}
+			}
+		}
+		if start == end {
+			start, end = 0, 0
+		} else if end == len(buf) {
+			end = copy(buf, buf[start:end])
+			start = 0
+		}
+		n, err := conn.Read(buf[end:])
+		end += n
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("edge closed the connection: %w", err)
+			}
+			return fmt.Errorf("read: %w", err)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
