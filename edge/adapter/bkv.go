@@ -129,17 +129,17 @@ func (s *bkvSession) handle(ctx context.Context, raw []byte) error {
 	var evs []*chargeplanev1.Event
 	now := a.deps.Now()
 	if s.chargerID == "" {
-		s.gatewayID = f.Gateway
-		s.chargerID = f.Gateway.String()
+		s.gatewayID = f.GatewayID
+		s.chargerID = f.GatewayID.String()
 		s.c.ChargerID = s.chargerID
 		s.log = s.log.With("charger_id", s.chargerID)
 		ev := event(now, protoBKV, s.chargerID, 0)
 		ev.Kind = &chargeplanev1.Event_ChargerConnected{ChargerConnected: &chargeplanev1.ChargerConnected{RemoteAddr: s.c.RemoteAddr()}}
 		evs = append(evs, ev)
 		s.log.Info("charger identified")
-	} else if f.Gateway != s.gatewayID {
+	} else if f.GatewayID != s.gatewayID {
 		a.metrics.frames.WithLabelValues(protoBKV, "foreign").Inc()
-		s.log.Warn("frame from another gateway id on this connection ignored", "other", f.Gateway.String())
+		s.log.Warn("frame from another gateway id on this connection ignored", "other", f.GatewayID.String())
 		return nil
 	}
 
@@ -155,7 +155,7 @@ func (s *bkvSession) handle(ctx context.Context, raw []byte) error {
 		}
 		// Stored; now the gateway may hear back. The reply sets its clock.
 		reply := &bkv.Frame{
-			Direction: bkv.Down, Command: f.Command, MsgID: f.MsgID, Gateway: f.Gateway,
+			Direction: bkv.Down, Command: f.Command, MsgID: f.MsgID, GatewayID: f.GatewayID,
 			Body: &bkv.HeartbeatReply{Time: wallClock(now, a.deps.Location)},
 		}
 		return s.write(reply)

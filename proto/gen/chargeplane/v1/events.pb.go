@@ -22,6 +22,146 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ConnectorStatus is the protocol-neutral state of one connector (outlet).
+type ConnectorStatus int32
+
+const (
+	ConnectorStatus_CONNECTOR_STATUS_UNSPECIFIED ConnectorStatus = 0
+	// Free and ready to charge.
+	ConnectorStatus_CONNECTOR_STATUS_AVAILABLE ConnectorStatus = 1
+	// A session is being set up (plugged in, authorized, start not yet confirmed).
+	ConnectorStatus_CONNECTOR_STATUS_PREPARING ConnectorStatus = 2
+	ConnectorStatus_CONNECTOR_STATUS_CHARGING  ConnectorStatus = 3
+	// The session ended but the connector is not free yet.
+	ConnectorStatus_CONNECTOR_STATUS_FINISHING ConnectorStatus = 4
+	ConnectorStatus_CONNECTOR_STATUS_FAULTED   ConnectorStatus = 5
+	// The charger reports the connector unreachable (e.g. an unpaired or silent BKV socket).
+	ConnectorStatus_CONNECTOR_STATUS_OFFLINE ConnectorStatus = 6
+)
+
+// Enum value maps for ConnectorStatus.
+var (
+	ConnectorStatus_name = map[int32]string{
+		0: "CONNECTOR_STATUS_UNSPECIFIED",
+		1: "CONNECTOR_STATUS_AVAILABLE",
+		2: "CONNECTOR_STATUS_PREPARING",
+		3: "CONNECTOR_STATUS_CHARGING",
+		4: "CONNECTOR_STATUS_FINISHING",
+		5: "CONNECTOR_STATUS_FAULTED",
+		6: "CONNECTOR_STATUS_OFFLINE",
+	}
+	ConnectorStatus_value = map[string]int32{
+		"CONNECTOR_STATUS_UNSPECIFIED": 0,
+		"CONNECTOR_STATUS_AVAILABLE":   1,
+		"CONNECTOR_STATUS_PREPARING":   2,
+		"CONNECTOR_STATUS_CHARGING":    3,
+		"CONNECTOR_STATUS_FINISHING":   4,
+		"CONNECTOR_STATUS_FAULTED":     5,
+		"CONNECTOR_STATUS_OFFLINE":     6,
+	}
+)
+
+func (x ConnectorStatus) Enum() *ConnectorStatus {
+	p := new(ConnectorStatus)
+	*p = x
+	return p
+}
+
+func (x ConnectorStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConnectorStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_chargeplane_v1_events_proto_enumTypes[0].Descriptor()
+}
+
+func (ConnectorStatus) Type() protoreflect.EnumType {
+	return &file_chargeplane_v1_events_proto_enumTypes[0]
+}
+
+func (x ConnectorStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConnectorStatus.Descriptor instead.
+func (ConnectorStatus) EnumDescriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
+// EndReason is why a session ended, normalized across protocols; the
+// charger's own value is kept in SessionEnded.raw_reason.
+type EndReason int32
+
+const (
+	EndReason_END_REASON_UNSPECIFIED EndReason = 0
+	// The user stopped it at the charger or unplugged.
+	EndReason_END_REASON_LOCAL EndReason = 1
+	// Stopped remotely (operator, app).
+	EndReason_END_REASON_REMOTE EndReason = 2
+	// The session's time/energy/amount limit was reached.
+	EndReason_END_REASON_LIMIT_REACHED EndReason = 3
+	// The vehicle/battery was full.
+	EndReason_END_REASON_FULL EndReason = 4
+	// No load: nothing drew power.
+	EndReason_END_REASON_NO_LOAD    EndReason = 5
+	EndReason_END_REASON_FAULT      EndReason = 6
+	EndReason_END_REASON_POWER_LOSS EndReason = 7
+	EndReason_END_REASON_OTHER      EndReason = 8
+)
+
+// Enum value maps for EndReason.
+var (
+	EndReason_name = map[int32]string{
+		0: "END_REASON_UNSPECIFIED",
+		1: "END_REASON_LOCAL",
+		2: "END_REASON_REMOTE",
+		3: "END_REASON_LIMIT_REACHED",
+		4: "END_REASON_FULL",
+		5: "END_REASON_NO_LOAD",
+		6: "END_REASON_FAULT",
+		7: "END_REASON_POWER_LOSS",
+		8: "END_REASON_OTHER",
+	}
+	EndReason_value = map[string]int32{
+		"END_REASON_UNSPECIFIED":   0,
+		"END_REASON_LOCAL":         1,
+		"END_REASON_REMOTE":        2,
+		"END_REASON_LIMIT_REACHED": 3,
+		"END_REASON_FULL":          4,
+		"END_REASON_NO_LOAD":       5,
+		"END_REASON_FAULT":         6,
+		"END_REASON_POWER_LOSS":    7,
+		"END_REASON_OTHER":         8,
+	}
+)
+
+func (x EndReason) Enum() *EndReason {
+	p := new(EndReason)
+	*p = x
+	return p
+}
+
+func (x EndReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EndReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_chargeplane_v1_events_proto_enumTypes[1].Descriptor()
+}
+
+func (EndReason) Type() protoreflect.EnumType {
+	return &file_chargeplane_v1_events_proto_enumTypes[1]
+}
+
+func (x EndReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EndReason.Descriptor instead.
+func (EndReason) EnumDescriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
 // Event is one fact an edge observed, stored durably on the edge before the
 // charger was acknowledged. (edge_id, seq) identifies it everywhere: the edge
 // assigns seq when it first stores the event, and the cloud keys idempotency on it.
@@ -43,6 +183,13 @@ type Event struct {
 	//	*Event_ChargerConnected
 	//	*Event_ChargerDisconnected
 	//	*Event_Heartbeat
+	//	*Event_ConnectorStatus
+	//	*Event_MeterReport
+	//	*Event_SessionStarted
+	//	*Event_SessionEnded
+	//	*Event_CardPresented
+	//	*Event_Alarm
+	//	*Event_CommandResult
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -154,6 +301,69 @@ func (x *Event) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *Event) GetConnectorStatus() *ConnectorStatusChanged {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_ConnectorStatus); ok {
+			return x.ConnectorStatus
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetMeterReport() *MeterReport {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_MeterReport); ok {
+			return x.MeterReport
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetSessionStarted() *SessionStarted {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_SessionStarted); ok {
+			return x.SessionStarted
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetSessionEnded() *SessionEnded {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_SessionEnded); ok {
+			return x.SessionEnded
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetCardPresented() *CardPresented {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_CardPresented); ok {
+			return x.CardPresented
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetAlarm() *Alarm {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_Alarm); ok {
+			return x.Alarm
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetCommandResult() *CommandResult {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_CommandResult); ok {
+			return x.CommandResult
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -170,11 +380,53 @@ type Event_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,12,opt,name=heartbeat,proto3,oneof"`
 }
 
+type Event_ConnectorStatus struct {
+	ConnectorStatus *ConnectorStatusChanged `protobuf:"bytes,13,opt,name=connector_status,json=connectorStatus,proto3,oneof"`
+}
+
+type Event_MeterReport struct {
+	MeterReport *MeterReport `protobuf:"bytes,14,opt,name=meter_report,json=meterReport,proto3,oneof"`
+}
+
+type Event_SessionStarted struct {
+	SessionStarted *SessionStarted `protobuf:"bytes,15,opt,name=session_started,json=sessionStarted,proto3,oneof"`
+}
+
+type Event_SessionEnded struct {
+	SessionEnded *SessionEnded `protobuf:"bytes,16,opt,name=session_ended,json=sessionEnded,proto3,oneof"`
+}
+
+type Event_CardPresented struct {
+	CardPresented *CardPresented `protobuf:"bytes,17,opt,name=card_presented,json=cardPresented,proto3,oneof"`
+}
+
+type Event_Alarm struct {
+	Alarm *Alarm `protobuf:"bytes,18,opt,name=alarm,proto3,oneof"`
+}
+
+type Event_CommandResult struct {
+	CommandResult *CommandResult `protobuf:"bytes,19,opt,name=command_result,json=commandResult,proto3,oneof"`
+}
+
 func (*Event_ChargerConnected) isEvent_Kind() {}
 
 func (*Event_ChargerDisconnected) isEvent_Kind() {}
 
 func (*Event_Heartbeat) isEvent_Kind() {}
+
+func (*Event_ConnectorStatus) isEvent_Kind() {}
+
+func (*Event_MeterReport) isEvent_Kind() {}
+
+func (*Event_SessionStarted) isEvent_Kind() {}
+
+func (*Event_SessionEnded) isEvent_Kind() {}
+
+func (*Event_CardPresented) isEvent_Kind() {}
+
+func (*Event_Alarm) isEvent_Kind() {}
+
+func (*Event_CommandResult) isEvent_Kind() {}
 
 // ChargerConnected: a charger opened a connection and identified itself.
 type ChargerConnected struct {
@@ -386,11 +638,741 @@ func (x *EventBatch) GetEvents() []*Event {
 	return nil
 }
 
+// MeterValues are live readings in integer milli-units: exact for every
+// protocol's wire resolution (BKV 0.1 W, AP3000 0.01 kWh, YKC 0.0001 kWh).
+type MeterValues struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PowerMw   int64                  `protobuf:"varint,1,opt,name=power_mw,json=powerMw,proto3" json:"power_mw,omitempty"`
+	VoltageMv int64                  `protobuf:"varint,2,opt,name=voltage_mv,json=voltageMv,proto3" json:"voltage_mv,omitempty"`
+	CurrentMa int64                  `protobuf:"varint,3,opt,name=current_ma,json=currentMa,proto3" json:"current_ma,omitempty"`
+	// Energy delivered in the current session.
+	EnergyMwh int64 `protobuf:"varint,4,opt,name=energy_mwh,json=energyMwh,proto3" json:"energy_mwh,omitempty"`
+	// Time charged in the current session.
+	DurationS int64 `protobuf:"varint,5,opt,name=duration_s,json=durationS,proto3" json:"duration_s,omitempty"`
+	// Connector or charger temperature, degrees Celsius, when reported.
+	TemperatureC  *int32 `protobuf:"varint,6,opt,name=temperature_c,json=temperatureC,proto3,oneof" json:"temperature_c,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MeterValues) Reset() {
+	*x = MeterValues{}
+	mi := &file_chargeplane_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MeterValues) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MeterValues) ProtoMessage() {}
+
+func (x *MeterValues) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MeterValues.ProtoReflect.Descriptor instead.
+func (*MeterValues) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MeterValues) GetPowerMw() int64 {
+	if x != nil {
+		return x.PowerMw
+	}
+	return 0
+}
+
+func (x *MeterValues) GetVoltageMv() int64 {
+	if x != nil {
+		return x.VoltageMv
+	}
+	return 0
+}
+
+func (x *MeterValues) GetCurrentMa() int64 {
+	if x != nil {
+		return x.CurrentMa
+	}
+	return 0
+}
+
+func (x *MeterValues) GetEnergyMwh() int64 {
+	if x != nil {
+		return x.EnergyMwh
+	}
+	return 0
+}
+
+func (x *MeterValues) GetDurationS() int64 {
+	if x != nil {
+		return x.DurationS
+	}
+	return 0
+}
+
+func (x *MeterValues) GetTemperatureC() int32 {
+	if x != nil && x.TemperatureC != nil {
+		return *x.TemperatureC
+	}
+	return 0
+}
+
+// ConnectorStatusChanged: the connector's state as reported by the charger.
+// Adapters emit it on change and on every periodic report that carries it.
+type ConnectorStatusChanged struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Status ConnectorStatus        `protobuf:"varint,1,opt,name=status,proto3,enum=chargeplane.v1.ConnectorStatus" json:"status,omitempty"`
+	// The protocol's own status value, for logs and support (e.g. BKV "0x98").
+	RawStatus string `protobuf:"bytes,2,opt,name=raw_status,json=rawStatus,proto3" json:"raw_status,omitempty"`
+	// The charger's reference for the session on this connector, if any
+	// (BKV business number, AP3000 order number, YKC transaction number).
+	SessionRef    string       `protobuf:"bytes,3,opt,name=session_ref,json=sessionRef,proto3" json:"session_ref,omitempty"`
+	Meter         *MeterValues `protobuf:"bytes,4,opt,name=meter,proto3" json:"meter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConnectorStatusChanged) Reset() {
+	*x = ConnectorStatusChanged{}
+	mi := &file_chargeplane_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConnectorStatusChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConnectorStatusChanged) ProtoMessage() {}
+
+func (x *ConnectorStatusChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConnectorStatusChanged.ProtoReflect.Descriptor instead.
+func (*ConnectorStatusChanged) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ConnectorStatusChanged) GetStatus() ConnectorStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ConnectorStatus_CONNECTOR_STATUS_UNSPECIFIED
+}
+
+func (x *ConnectorStatusChanged) GetRawStatus() string {
+	if x != nil {
+		return x.RawStatus
+	}
+	return ""
+}
+
+func (x *ConnectorStatusChanged) GetSessionRef() string {
+	if x != nil {
+		return x.SessionRef
+	}
+	return ""
+}
+
+func (x *ConnectorStatusChanged) GetMeter() *MeterValues {
+	if x != nil {
+		return x.Meter
+	}
+	return nil
+}
+
+// MeterReport: periodic telemetry of a charging session.
+type MeterReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionRef    string                 `protobuf:"bytes,1,opt,name=session_ref,json=sessionRef,proto3" json:"session_ref,omitempty"`
+	Meter         *MeterValues           `protobuf:"bytes,2,opt,name=meter,proto3" json:"meter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MeterReport) Reset() {
+	*x = MeterReport{}
+	mi := &file_chargeplane_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MeterReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MeterReport) ProtoMessage() {}
+
+func (x *MeterReport) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MeterReport.ProtoReflect.Descriptor instead.
+func (*MeterReport) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *MeterReport) GetSessionRef() string {
+	if x != nil {
+		return x.SessionRef
+	}
+	return ""
+}
+
+func (x *MeterReport) GetMeter() *MeterValues {
+	if x != nil {
+		return x.Meter
+	}
+	return nil
+}
+
+// Limit is what ends a session unless something else ends it first.
+type Limit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*Limit_DurationS
+	//	*Limit_EnergyMwh
+	//	*Limit_AmountFen
+	Kind          isLimit_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Limit) Reset() {
+	*x = Limit{}
+	mi := &file_chargeplane_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Limit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Limit) ProtoMessage() {}
+
+func (x *Limit) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Limit.ProtoReflect.Descriptor instead.
+func (*Limit) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Limit) GetKind() isLimit_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *Limit) GetDurationS() int64 {
+	if x != nil {
+		if x, ok := x.Kind.(*Limit_DurationS); ok {
+			return x.DurationS
+		}
+	}
+	return 0
+}
+
+func (x *Limit) GetEnergyMwh() int64 {
+	if x != nil {
+		if x, ok := x.Kind.(*Limit_EnergyMwh); ok {
+			return x.EnergyMwh
+		}
+	}
+	return 0
+}
+
+func (x *Limit) GetAmountFen() int64 {
+	if x != nil {
+		if x, ok := x.Kind.(*Limit_AmountFen); ok {
+			return x.AmountFen
+		}
+	}
+	return 0
+}
+
+type isLimit_Kind interface {
+	isLimit_Kind()
+}
+
+type Limit_DurationS struct {
+	DurationS int64 `protobuf:"varint,1,opt,name=duration_s,json=durationS,proto3,oneof"`
+}
+
+type Limit_EnergyMwh struct {
+	EnergyMwh int64 `protobuf:"varint,2,opt,name=energy_mwh,json=energyMwh,proto3,oneof"`
+}
+
+type Limit_AmountFen struct {
+	AmountFen int64 `protobuf:"varint,3,opt,name=amount_fen,json=amountFen,proto3,oneof"`
+}
+
+func (*Limit_DurationS) isLimit_Kind() {}
+
+func (*Limit_EnergyMwh) isLimit_Kind() {}
+
+func (*Limit_AmountFen) isLimit_Kind() {}
+
+// SessionStarted: the charger confirmed that a session started.
+type SessionStarted struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	SessionRef string                 `protobuf:"bytes,1,opt,name=session_ref,json=sessionRef,proto3" json:"session_ref,omitempty"`
+	// How the session was authorized: "card", "remote", "local", "free".
+	AuthMethod    string `protobuf:"bytes,2,opt,name=auth_method,json=authMethod,proto3" json:"auth_method,omitempty"`
+	CardId        string `protobuf:"bytes,3,opt,name=card_id,json=cardId,proto3" json:"card_id,omitempty"`
+	Limit         *Limit `protobuf:"bytes,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionStarted) Reset() {
+	*x = SessionStarted{}
+	mi := &file_chargeplane_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionStarted) ProtoMessage() {}
+
+func (x *SessionStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionStarted.ProtoReflect.Descriptor instead.
+func (*SessionStarted) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SessionStarted) GetSessionRef() string {
+	if x != nil {
+		return x.SessionRef
+	}
+	return ""
+}
+
+func (x *SessionStarted) GetAuthMethod() string {
+	if x != nil {
+		return x.AuthMethod
+	}
+	return ""
+}
+
+func (x *SessionStarted) GetCardId() string {
+	if x != nil {
+		return x.CardId
+	}
+	return ""
+}
+
+func (x *SessionStarted) GetLimit() *Limit {
+	if x != nil {
+		return x.Limit
+	}
+	return nil
+}
+
+// SessionEnded: the charger's end-of-session report, stored before it was
+// acknowledged. It is the fact billing and history are built from.
+type SessionEnded struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	SessionRef string                 `protobuf:"bytes,1,opt,name=session_ref,json=sessionRef,proto3" json:"session_ref,omitempty"`
+	StartedAt  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	EndedAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
+	EnergyMwh  int64                  `protobuf:"varint,4,opt,name=energy_mwh,json=energyMwh,proto3" json:"energy_mwh,omitempty"`
+	DurationS  int64                  `protobuf:"varint,5,opt,name=duration_s,json=durationS,proto3" json:"duration_s,omitempty"`
+	Reason     EndReason              `protobuf:"varint,6,opt,name=reason,proto3,enum=chargeplane.v1.EndReason" json:"reason,omitempty"`
+	RawReason  string                 `protobuf:"bytes,7,opt,name=raw_reason,json=rawReason,proto3" json:"raw_reason,omitempty"`
+	// Amount the charger computed (card and fee modes), in fen; 0 when the
+	// charger does not compute one.
+	AmountFen     int64        `protobuf:"varint,8,opt,name=amount_fen,json=amountFen,proto3" json:"amount_fen,omitempty"`
+	CardId        string       `protobuf:"bytes,9,opt,name=card_id,json=cardId,proto3" json:"card_id,omitempty"`
+	FinalMeter    *MeterValues `protobuf:"bytes,10,opt,name=final_meter,json=finalMeter,proto3" json:"final_meter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionEnded) Reset() {
+	*x = SessionEnded{}
+	mi := &file_chargeplane_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionEnded) ProtoMessage() {}
+
+func (x *SessionEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionEnded.ProtoReflect.Descriptor instead.
+func (*SessionEnded) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SessionEnded) GetSessionRef() string {
+	if x != nil {
+		return x.SessionRef
+	}
+	return ""
+}
+
+func (x *SessionEnded) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *SessionEnded) GetEndedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndedAt
+	}
+	return nil
+}
+
+func (x *SessionEnded) GetEnergyMwh() int64 {
+	if x != nil {
+		return x.EnergyMwh
+	}
+	return 0
+}
+
+func (x *SessionEnded) GetDurationS() int64 {
+	if x != nil {
+		return x.DurationS
+	}
+	return 0
+}
+
+func (x *SessionEnded) GetReason() EndReason {
+	if x != nil {
+		return x.Reason
+	}
+	return EndReason_END_REASON_UNSPECIFIED
+}
+
+func (x *SessionEnded) GetRawReason() string {
+	if x != nil {
+		return x.RawReason
+	}
+	return ""
+}
+
+func (x *SessionEnded) GetAmountFen() int64 {
+	if x != nil {
+		return x.AmountFen
+	}
+	return 0
+}
+
+func (x *SessionEnded) GetCardId() string {
+	if x != nil {
+		return x.CardId
+	}
+	return ""
+}
+
+func (x *SessionEnded) GetFinalMeter() *MeterValues {
+	if x != nil {
+		return x.FinalMeter
+	}
+	return nil
+}
+
+// CardPresented: a card was swiped at a connector and the edge decided.
+type CardPresented struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	CardId   string                 `protobuf:"bytes,1,opt,name=card_id,json=cardId,proto3" json:"card_id,omitempty"`
+	Accepted bool                   `protobuf:"varint,2,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// Why it was refused, or how it was decided ("cache", "offline_policy").
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Balance told to the charger, in fen, when the protocol shows one.
+	BalanceFen    int64 `protobuf:"varint,4,opt,name=balance_fen,json=balanceFen,proto3" json:"balance_fen,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CardPresented) Reset() {
+	*x = CardPresented{}
+	mi := &file_chargeplane_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CardPresented) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CardPresented) ProtoMessage() {}
+
+func (x *CardPresented) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CardPresented.ProtoReflect.Descriptor instead.
+func (*CardPresented) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CardPresented) GetCardId() string {
+	if x != nil {
+		return x.CardId
+	}
+	return ""
+}
+
+func (x *CardPresented) GetAccepted() bool {
+	if x != nil {
+		return x.Accepted
+	}
+	return false
+}
+
+func (x *CardPresented) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CardPresented) GetBalanceFen() int64 {
+	if x != nil {
+		return x.BalanceFen
+	}
+	return 0
+}
+
+// Alarm: an exception the charger reported.
+type Alarm struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Normalized code: "over_temperature", "over_current", "over_voltage",
+	// "under_voltage", "leakage", "fault", or "other".
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// "info", "warning" or "critical".
+	Severity string `protobuf:"bytes,2,opt,name=severity,proto3" json:"severity,omitempty"`
+	// The protocol's own codes, for support.
+	Raw           string `protobuf:"bytes,3,opt,name=raw,proto3" json:"raw,omitempty"`
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Alarm) Reset() {
+	*x = Alarm{}
+	mi := &file_chargeplane_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Alarm) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Alarm) ProtoMessage() {}
+
+func (x *Alarm) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Alarm.ProtoReflect.Descriptor instead.
+func (*Alarm) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Alarm) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Alarm) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
+func (x *Alarm) GetRaw() string {
+	if x != nil {
+		return x.Raw
+	}
+	return ""
+}
+
+func (x *Alarm) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// CommandResult: the outcome of a command sent to a charger.
+type CommandResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Correlation id given with the command.
+	CommandId string `protobuf:"bytes,1,opt,name=command_id,json=commandId,proto3" json:"command_id,omitempty"`
+	// Command kind: "start", "stop", "set_parameters", "query_parameters",
+	// "pair", "unpair", "ota", "query_status".
+	Command string `protobuf:"bytes,2,opt,name=command,proto3" json:"command,omitempty"`
+	// "accepted", "rejected", "timed_out", "failed".
+	Status string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	Detail string `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	// Values returned by queries, as text keyed by parameter name.
+	Values        map[string]string `protobuf:"bytes,5,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommandResult) Reset() {
+	*x = CommandResult{}
+	mi := &file_chargeplane_v1_events_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommandResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommandResult) ProtoMessage() {}
+
+func (x *CommandResult) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_events_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
+func (*CommandResult) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CommandResult) GetCommandId() string {
+	if x != nil {
+		return x.CommandId
+	}
+	return ""
+}
+
+func (x *CommandResult) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *CommandResult) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *CommandResult) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *CommandResult) GetValues() map[string]string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 var File_chargeplane_v1_events_proto protoreflect.FileDescriptor
 
 const file_chargeplane_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1bchargeplane/v1/events.proto\x12\x0echargeplane.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x03\n" +
+	"\x1bchargeplane/v1/events.proto\x12\x0echargeplane.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\a\n" +
 	"\x05Event\x12\x17\n" +
 	"\aedge_id\x18\x01 \x01(\tR\x06edgeId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12;\n" +
@@ -403,7 +1385,14 @@ const file_chargeplane_v1_events_proto_rawDesc = "" +
 	"\x11charger_connected\x18\n" +
 	" \x01(\v2 .chargeplane.v1.ChargerConnectedH\x00R\x10chargerConnected\x12X\n" +
 	"\x14charger_disconnected\x18\v \x01(\v2#.chargeplane.v1.ChargerDisconnectedH\x00R\x13chargerDisconnected\x129\n" +
-	"\theartbeat\x18\f \x01(\v2\x19.chargeplane.v1.HeartbeatH\x00R\theartbeatB\x06\n" +
+	"\theartbeat\x18\f \x01(\v2\x19.chargeplane.v1.HeartbeatH\x00R\theartbeat\x12S\n" +
+	"\x10connector_status\x18\r \x01(\v2&.chargeplane.v1.ConnectorStatusChangedH\x00R\x0fconnectorStatus\x12@\n" +
+	"\fmeter_report\x18\x0e \x01(\v2\x1b.chargeplane.v1.MeterReportH\x00R\vmeterReport\x12I\n" +
+	"\x0fsession_started\x18\x0f \x01(\v2\x1e.chargeplane.v1.SessionStartedH\x00R\x0esessionStarted\x12C\n" +
+	"\rsession_ended\x18\x10 \x01(\v2\x1c.chargeplane.v1.SessionEndedH\x00R\fsessionEnded\x12F\n" +
+	"\x0ecard_presented\x18\x11 \x01(\v2\x1d.chargeplane.v1.CardPresentedH\x00R\rcardPresented\x12-\n" +
+	"\x05alarm\x18\x12 \x01(\v2\x15.chargeplane.v1.AlarmH\x00R\x05alarm\x12F\n" +
+	"\x0ecommand_result\x18\x13 \x01(\v2\x1d.chargeplane.v1.CommandResultH\x00R\rcommandResultB\x06\n" +
 	"\x04kind\"3\n" +
 	"\x10ChargerConnected\x12\x1f\n" +
 	"\vremote_addr\x18\x01 \x01(\tR\n" +
@@ -417,7 +1406,103 @@ const file_chargeplane_v1_events_proto_rawDesc = "" +
 	"\x06signal\x18\x03 \x01(\x05R\x06signal\";\n" +
 	"\n" +
 	"EventBatch\x12-\n" +
-	"\x06events\x18\x01 \x03(\v2\x15.chargeplane.v1.EventR\x06eventsBKZIgithub.com/chargeplane/chargeplane/proto/gen/chargeplane/v1;chargeplanev1b\x06proto3"
+	"\x06events\x18\x01 \x03(\v2\x15.chargeplane.v1.EventR\x06events\"\xe0\x01\n" +
+	"\vMeterValues\x12\x19\n" +
+	"\bpower_mw\x18\x01 \x01(\x03R\apowerMw\x12\x1d\n" +
+	"\n" +
+	"voltage_mv\x18\x02 \x01(\x03R\tvoltageMv\x12\x1d\n" +
+	"\n" +
+	"current_ma\x18\x03 \x01(\x03R\tcurrentMa\x12\x1d\n" +
+	"\n" +
+	"energy_mwh\x18\x04 \x01(\x03R\tenergyMwh\x12\x1d\n" +
+	"\n" +
+	"duration_s\x18\x05 \x01(\x03R\tdurationS\x12(\n" +
+	"\rtemperature_c\x18\x06 \x01(\x05H\x00R\ftemperatureC\x88\x01\x01B\x10\n" +
+	"\x0e_temperature_c\"\xc4\x01\n" +
+	"\x16ConnectorStatusChanged\x127\n" +
+	"\x06status\x18\x01 \x01(\x0e2\x1f.chargeplane.v1.ConnectorStatusR\x06status\x12\x1d\n" +
+	"\n" +
+	"raw_status\x18\x02 \x01(\tR\trawStatus\x12\x1f\n" +
+	"\vsession_ref\x18\x03 \x01(\tR\n" +
+	"sessionRef\x121\n" +
+	"\x05meter\x18\x04 \x01(\v2\x1b.chargeplane.v1.MeterValuesR\x05meter\"a\n" +
+	"\vMeterReport\x12\x1f\n" +
+	"\vsession_ref\x18\x01 \x01(\tR\n" +
+	"sessionRef\x121\n" +
+	"\x05meter\x18\x02 \x01(\v2\x1b.chargeplane.v1.MeterValuesR\x05meter\"r\n" +
+	"\x05Limit\x12\x1f\n" +
+	"\n" +
+	"duration_s\x18\x01 \x01(\x03H\x00R\tdurationS\x12\x1f\n" +
+	"\n" +
+	"energy_mwh\x18\x02 \x01(\x03H\x00R\tenergyMwh\x12\x1f\n" +
+	"\n" +
+	"amount_fen\x18\x03 \x01(\x03H\x00R\tamountFenB\x06\n" +
+	"\x04kind\"\x98\x01\n" +
+	"\x0eSessionStarted\x12\x1f\n" +
+	"\vsession_ref\x18\x01 \x01(\tR\n" +
+	"sessionRef\x12\x1f\n" +
+	"\vauth_method\x18\x02 \x01(\tR\n" +
+	"authMethod\x12\x17\n" +
+	"\acard_id\x18\x03 \x01(\tR\x06cardId\x12+\n" +
+	"\x05limit\x18\x04 \x01(\v2\x15.chargeplane.v1.LimitR\x05limit\"\xa7\x03\n" +
+	"\fSessionEnded\x12\x1f\n" +
+	"\vsession_ref\x18\x01 \x01(\tR\n" +
+	"sessionRef\x129\n" +
+	"\n" +
+	"started_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x125\n" +
+	"\bended_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendedAt\x12\x1d\n" +
+	"\n" +
+	"energy_mwh\x18\x04 \x01(\x03R\tenergyMwh\x12\x1d\n" +
+	"\n" +
+	"duration_s\x18\x05 \x01(\x03R\tdurationS\x121\n" +
+	"\x06reason\x18\x06 \x01(\x0e2\x19.chargeplane.v1.EndReasonR\x06reason\x12\x1d\n" +
+	"\n" +
+	"raw_reason\x18\a \x01(\tR\trawReason\x12\x1d\n" +
+	"\n" +
+	"amount_fen\x18\b \x01(\x03R\tamountFen\x12\x17\n" +
+	"\acard_id\x18\t \x01(\tR\x06cardId\x12<\n" +
+	"\vfinal_meter\x18\n" +
+	" \x01(\v2\x1b.chargeplane.v1.MeterValuesR\n" +
+	"finalMeter\"}\n" +
+	"\rCardPresented\x12\x17\n" +
+	"\acard_id\x18\x01 \x01(\tR\x06cardId\x12\x1a\n" +
+	"\baccepted\x18\x02 \x01(\bR\baccepted\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1f\n" +
+	"\vbalance_fen\x18\x04 \x01(\x03R\n" +
+	"balanceFen\"c\n" +
+	"\x05Alarm\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1a\n" +
+	"\bseverity\x18\x02 \x01(\tR\bseverity\x12\x10\n" +
+	"\x03raw\x18\x03 \x01(\tR\x03raw\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\xf6\x01\n" +
+	"\rCommandResult\x12\x1d\n" +
+	"\n" +
+	"command_id\x18\x01 \x01(\tR\tcommandId\x12\x18\n" +
+	"\acommand\x18\x02 \x01(\tR\acommand\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\x12\x16\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\x12A\n" +
+	"\x06values\x18\x05 \x03(\v2).chargeplane.v1.CommandResult.ValuesEntryR\x06values\x1a9\n" +
+	"\vValuesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\xee\x01\n" +
+	"\x0fConnectorStatus\x12 \n" +
+	"\x1cCONNECTOR_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aCONNECTOR_STATUS_AVAILABLE\x10\x01\x12\x1e\n" +
+	"\x1aCONNECTOR_STATUS_PREPARING\x10\x02\x12\x1d\n" +
+	"\x19CONNECTOR_STATUS_CHARGING\x10\x03\x12\x1e\n" +
+	"\x1aCONNECTOR_STATUS_FINISHING\x10\x04\x12\x1c\n" +
+	"\x18CONNECTOR_STATUS_FAULTED\x10\x05\x12\x1c\n" +
+	"\x18CONNECTOR_STATUS_OFFLINE\x10\x06*\xe6\x01\n" +
+	"\tEndReason\x12\x1a\n" +
+	"\x16END_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10END_REASON_LOCAL\x10\x01\x12\x15\n" +
+	"\x11END_REASON_REMOTE\x10\x02\x12\x1c\n" +
+	"\x18END_REASON_LIMIT_REACHED\x10\x03\x12\x13\n" +
+	"\x0fEND_REASON_FULL\x10\x04\x12\x16\n" +
+	"\x12END_REASON_NO_LOAD\x10\x05\x12\x14\n" +
+	"\x10END_REASON_FAULT\x10\x06\x12\x19\n" +
+	"\x15END_REASON_POWER_LOSS\x10\a\x12\x14\n" +
+	"\x10END_REASON_OTHER\x10\bBKZIgithub.com/chargeplane/chargeplane/proto/gen/chargeplane/v1;chargeplanev1b\x06proto3"
 
 var (
 	file_chargeplane_v1_events_proto_rawDescOnce sync.Once
@@ -431,26 +1516,55 @@ func file_chargeplane_v1_events_proto_rawDescGZIP() []byte {
 	return file_chargeplane_v1_events_proto_rawDescData
 }
 
-var file_chargeplane_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_chargeplane_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_chargeplane_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_chargeplane_v1_events_proto_goTypes = []any{
-	(*Event)(nil),                 // 0: chargeplane.v1.Event
-	(*ChargerConnected)(nil),      // 1: chargeplane.v1.ChargerConnected
-	(*ChargerDisconnected)(nil),   // 2: chargeplane.v1.ChargerDisconnected
-	(*Heartbeat)(nil),             // 3: chargeplane.v1.Heartbeat
-	(*EventBatch)(nil),            // 4: chargeplane.v1.EventBatch
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(ConnectorStatus)(0),           // 0: chargeplane.v1.ConnectorStatus
+	(EndReason)(0),                 // 1: chargeplane.v1.EndReason
+	(*Event)(nil),                  // 2: chargeplane.v1.Event
+	(*ChargerConnected)(nil),       // 3: chargeplane.v1.ChargerConnected
+	(*ChargerDisconnected)(nil),    // 4: chargeplane.v1.ChargerDisconnected
+	(*Heartbeat)(nil),              // 5: chargeplane.v1.Heartbeat
+	(*EventBatch)(nil),             // 6: chargeplane.v1.EventBatch
+	(*MeterValues)(nil),            // 7: chargeplane.v1.MeterValues
+	(*ConnectorStatusChanged)(nil), // 8: chargeplane.v1.ConnectorStatusChanged
+	(*MeterReport)(nil),            // 9: chargeplane.v1.MeterReport
+	(*Limit)(nil),                  // 10: chargeplane.v1.Limit
+	(*SessionStarted)(nil),         // 11: chargeplane.v1.SessionStarted
+	(*SessionEnded)(nil),           // 12: chargeplane.v1.SessionEnded
+	(*CardPresented)(nil),          // 13: chargeplane.v1.CardPresented
+	(*Alarm)(nil),                  // 14: chargeplane.v1.Alarm
+	(*CommandResult)(nil),          // 15: chargeplane.v1.CommandResult
+	nil,                            // 16: chargeplane.v1.CommandResult.ValuesEntry
+	(*timestamppb.Timestamp)(nil),  // 17: google.protobuf.Timestamp
 }
 var file_chargeplane_v1_events_proto_depIdxs = []int32{
-	5, // 0: chargeplane.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
-	1, // 1: chargeplane.v1.Event.charger_connected:type_name -> chargeplane.v1.ChargerConnected
-	2, // 2: chargeplane.v1.Event.charger_disconnected:type_name -> chargeplane.v1.ChargerDisconnected
-	3, // 3: chargeplane.v1.Event.heartbeat:type_name -> chargeplane.v1.Heartbeat
-	0, // 4: chargeplane.v1.EventBatch.events:type_name -> chargeplane.v1.Event
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	17, // 0: chargeplane.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	3,  // 1: chargeplane.v1.Event.charger_connected:type_name -> chargeplane.v1.ChargerConnected
+	4,  // 2: chargeplane.v1.Event.charger_disconnected:type_name -> chargeplane.v1.ChargerDisconnected
+	5,  // 3: chargeplane.v1.Event.heartbeat:type_name -> chargeplane.v1.Heartbeat
+	8,  // 4: chargeplane.v1.Event.connector_status:type_name -> chargeplane.v1.ConnectorStatusChanged
+	9,  // 5: chargeplane.v1.Event.meter_report:type_name -> chargeplane.v1.MeterReport
+	11, // 6: chargeplane.v1.Event.session_started:type_name -> chargeplane.v1.SessionStarted
+	12, // 7: chargeplane.v1.Event.session_ended:type_name -> chargeplane.v1.SessionEnded
+	13, // 8: chargeplane.v1.Event.card_presented:type_name -> chargeplane.v1.CardPresented
+	14, // 9: chargeplane.v1.Event.alarm:type_name -> chargeplane.v1.Alarm
+	15, // 10: chargeplane.v1.Event.command_result:type_name -> chargeplane.v1.CommandResult
+	2,  // 11: chargeplane.v1.EventBatch.events:type_name -> chargeplane.v1.Event
+	0,  // 12: chargeplane.v1.ConnectorStatusChanged.status:type_name -> chargeplane.v1.ConnectorStatus
+	7,  // 13: chargeplane.v1.ConnectorStatusChanged.meter:type_name -> chargeplane.v1.MeterValues
+	7,  // 14: chargeplane.v1.MeterReport.meter:type_name -> chargeplane.v1.MeterValues
+	10, // 15: chargeplane.v1.SessionStarted.limit:type_name -> chargeplane.v1.Limit
+	17, // 16: chargeplane.v1.SessionEnded.started_at:type_name -> google.protobuf.Timestamp
+	17, // 17: chargeplane.v1.SessionEnded.ended_at:type_name -> google.protobuf.Timestamp
+	1,  // 18: chargeplane.v1.SessionEnded.reason:type_name -> chargeplane.v1.EndReason
+	7,  // 19: chargeplane.v1.SessionEnded.final_meter:type_name -> chargeplane.v1.MeterValues
+	16, // 20: chargeplane.v1.CommandResult.values:type_name -> chargeplane.v1.CommandResult.ValuesEntry
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_chargeplane_v1_events_proto_init() }
@@ -462,19 +1576,33 @@ func file_chargeplane_v1_events_proto_init() {
 		(*Event_ChargerConnected)(nil),
 		(*Event_ChargerDisconnected)(nil),
 		(*Event_Heartbeat)(nil),
+		(*Event_ConnectorStatus)(nil),
+		(*Event_MeterReport)(nil),
+		(*Event_SessionStarted)(nil),
+		(*Event_SessionEnded)(nil),
+		(*Event_CardPresented)(nil),
+		(*Event_Alarm)(nil),
+		(*Event_CommandResult)(nil),
+	}
+	file_chargeplane_v1_events_proto_msgTypes[5].OneofWrappers = []any{}
+	file_chargeplane_v1_events_proto_msgTypes[8].OneofWrappers = []any{
+		(*Limit_DurationS)(nil),
+		(*Limit_EnergyMwh)(nil),
+		(*Limit_AmountFen)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chargeplane_v1_events_proto_rawDesc), len(file_chargeplane_v1_events_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      2,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_chargeplane_v1_events_proto_goTypes,
 		DependencyIndexes: file_chargeplane_v1_events_proto_depIdxs,
+		EnumInfos:         file_chargeplane_v1_events_proto_enumTypes,
 		MessageInfos:      file_chargeplane_v1_events_proto_msgTypes,
 	}.Build()
 	File_chargeplane_v1_events_proto = out.File

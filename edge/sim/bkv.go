@@ -1,0 +1,117 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/chargeplane/chargeplane/shared/protocol/bkv"
+)
+
+func gatewayID(base uint64, i int) bkv.GatewayID {
+	var id bkv.GatewayID
+	v := 0x82000000000000 + base + uint64(i)
+	for b := 6; b >= 0; b-- {
+		id[b] = byte(v)
+		v >>= 8
+	}
+	return id
+}
+
+// runBKV is one connection's life: heartbeat at once, then every interval,
+// matching each reply to the oldest unanswered heartbeat.
+func (f *Fleet) runBKV(ctx context.Context, i int) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", f.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("dial: %w", err)
+	}
+	f.connected.Add(1)
+	defer f.connected.Add(-1)
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+	defer conn.Close()
+
+	id := gatewayID(f.cfg.IDBase, i)
+	hb, err := bkv.Append(nil, &bkv.Frame{
+		Direction: bkv.Up, Command: bkv.CommandHeartbeat, GatewayID: id,
+		Body: &bkv.Heartbeat{ICCID: fmt.Sprintf("8986%016d", f.cfg.IDBase+uint64(i)), Firmware: "sim-1.0", Signal: 25},
+	})
+	if err != nil {
+		return fmt.Errorf("encode heartbeat: %w", err)
+	}
+
+	// sentAt holds send times of unanswered heartbeats, oldest first.
+	sentAt := make(chan time.Time, 64)
+	readErr := make(chan error, 1)
+	go func() { readErr <- f.readReplies(conn, sentAt) }()
+
+	ticker := time.NewTicker(f.cfg.Heartbeat)
+	defer ticker.Stop()
+	for {
+		select {
+		case sentAt <- time.Now():
+		default:
+			return errors.New("too many unanswered heartbeats")
+		}
+		_ = conn.SetWriteDeadline(time.Now().Add(f.cfg.ReplyTimeout))
+		if _, err := conn.Write(hb); err != nil {
+			return fmt.Errorf("write heartbeat: %w", err)
+		}
+		f.sent.Add(1)
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-readErr:
+			return err
+		case <-ticker.C:
+		}
+	}
+}
+
+func (f *Fleet) readReplies(conn net.Conn, sentAt chan time.Time) error {
+	buf := make([]byte, 4096)
+	start, end := 0, 0
+	for {
+		for start < end {
+			n, err := bkv.Split(buf[start:end])
+			if err != nil {
+				return fmt.Errorf("reply stream: %w", err)
+			}
+			if n == 0 {
+				break
+			}
+			fr, err := bkv.Decode(buf[start : start+n])
+			start += n
+			if err != nil {
+				return fmt.Errorf("decode reply: %w", err)
+			}
+			if _, ok := fr.Body.(*bkv.HeartbeatReply); ok {
+				select {
+				case t := <-sentAt:
+					f.lat.add(time.Since(t))
+					f.answered.Add(1)
+				default:
+					return errors.New("heartbeat reply without a heartbeat")
+				}
+			}
+		}
+		if start == end {
+			start, end = 0, 0
+		} else if end == len(buf) {
+			end = copy(buf, buf[start:end])
+			start = 0
+		}
+		n, err := conn.Read(buf[end:])
+		end += n
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("edge closed the connection: %w", err)
+			}
+			return fmt.Errorf("read: %w", err)
+		}
+	}
+}
