@@ -1,0 +1,217 @@
+package adapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
+)
+
+// Command kinds every adapter understands (those its protocol supports).
+const (
+	CommandStart           = "start"
+	CommandStop            = "stop"
+	CommandQueryStatus     = "query_status"
+	CommandSetParameters   = "set_parameters"
+	CommandQueryParameters = "query_parameters"
+	CommandPair            = "pair"
+	CommandUnpair          = "unpair"
+	CommandOTA             = "ota"
+)
+
+// Command results.
+const (
+	ResultAccepted = "accepted"
+	ResultRejected = "rejected"
+	ResultTimedOut = "timed_out"
+	ResultFailed   = "failed"
+)
+
+// Command is a protocol-neutral instruction to one charger.
+type Command struct {
+	// ID correlates the command with its CommandResult event.
+	ID   string
+	Kind string
+	// Connector is the target connector (0: the charger itself).
+	Connector uint32
+	// Limit bounds a start; nil means the protocol's "until full".
+	Limit *chargeplanev1.Limit
+	// Params carries kind-specific arguments by name (e.g. "mac" for pair,
+	// parameter names for set_parameters, "url" for ota).
+	Params map[string]string
+}
+
+// Result is what the charger answered.
+type Result struct {
+	Status string
+	Detail string
+	// SessionRef is the charger's session reference a start produced.
+	SessionRef string
+	// Values are query results by name.
+	Values map[string]string
+}
+
+// ErrNotConnected reports a command for a charger with no live connection.
+var ErrNotConnected = errors.New("charger not connected")
+
+// ErrUnsupported reports a command kind the charger's protocol cannot carry.
+var ErrUnsupported = errors.New("command not supported by this protocol")
+
+// ErrInvalidCommand reports a command with missing or malformed arguments.
+var ErrInvalidCommand = errors.New("invalid command")
+
+// commander is a live session that can carry commands to its charger.
+type commander interface {
+	do(ctx context.Context, cmd Command) (Result, error)
+	// replaced closes the session because the charger connected again.
+	replaced()
+}
+
+// Registry knows the live session of every connected charger, so commands
+// from the cloud or the installer reach the right connection. Every command
+// outcome is stored as a CommandResult event before Do returns.
+type Registry struct {
+	deps Deps
+
+	mu       sync.Mutex
+	sessions map[string]commander
+}
+
+// NewRegistry builds an empty registry storing results through deps.Store.
+func NewRegistry(deps Deps) *Registry {
+	return &Registry{deps: deps.withDefaults(), sessions: make(map[string]commander)}
+}
+
+// attach records s as chargerID's live session, closing any older one.
+func (r *Registry) attach(chargerID string, s commander) {
+	r.mu.Lock()
+	old := r.sessions[chargerID]
+	r.sessions[chargerID] = s
+	r.mu.Unlock()
+	if old != nil && old != s {
+		old.replaced()
+	}
+}
+
+// detach forgets s if it is still chargerID's live session.
+func (r *Registry) detach(chargerID string, s commander) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sessions[chargerID] == s {
+		delete(r.sessions, chargerID)
+	}
+}
+
+// Connected lists the chargers with a live session.
+func (r *Registry) Connected() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]string, 0, len(r.sessions))
+	for id := range r.sessions {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// Do sends cmd to chargerID and waits for the outcome (bounded by the
+// protocol's timeout and retries), then stores it as a CommandResult event.
+// A charger that is not connected gets a failed result, stored too.
+func (r *Registry) Do(ctx context.Context, chargerID, protocol string, cmd Command) (Result, error) {
+	r.mu.Lock()
+	s := r.sessions[chargerID]
+	r.mu.Unlock()
+	var (
+		res Result
+		err error
+	)
+	if s == nil {
+		err = ErrNotConnected
+	} else {
+		res, err = s.do(ctx, cmd)
+	}
+	if err != nil {
+		res = Result{Status: ResultFailed, Detail: err.Error()}
+		if errors.Is(err, ErrUnsupported) || errors.Is(err, ErrInvalidCommand) {
+			res.Status = ResultRejected
+		}
+	}
+	ev := event(r.deps.Now(), protocol, chargerID, cmd.Connector)
+	ev.Kind = &chargeplanev1.Event_CommandResult{CommandResult: &chargeplanev1.CommandResult{
+		CommandId: cmd.ID, Command: cmd.Kind, Status: res.Status, Detail: res.Detail, Values: res.Values,
+	}}
+	if serr := storeFinal(ctx, r.deps.Store, r.deps.StoreTimeout, ev); serr != nil {
+		return res, fmt.Errorf("store command result: %w", serr)
+	}
+	return res, err
+}
+
+// correlator matches replies to outstanding commands by key (for example
+// the frame's message id). Keys must be unique among outstanding commands.
+type correlator[K comparable, R any] struct {
+	mu      sync.Mutex
+	waiting map[K]chan R
+}
+
+func newCorrelator[K comparable, R any]() *correlator[K, R] {
+	return &correlator[K, R]{waiting: make(map[K]chan R)}
+}
+
+// expect registers k and returns the channel its reply arrives on and a
+// function that forgets k.
+func (c *correlator[K, R]) expect(k K) (<-chan R, func()) {
+	ch := make(chan R, 1)
+	c.mu.Lock()
+	c.waiting[k] = ch
+	c.mu.Unlock()
+	return ch, func() {
+		c.mu.Lock()
+		if c.waiting[k] == ch {
+			delete(c.waiting, k)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// deliver hands r to whoever waits for k; false if nobody does (a late or
+// unsolicited reply).
+func (c *correlator[K, R]) deliver(k K, r R) bool {
+	c.mu.Lock()
+	ch, ok := c.waiting[k]
+	delete(c.waiting, k)
+	c.mu.Unlock()
+	if ok {
+		ch <- r
+	}
+	return ok
+}
+
+// errTimedOut reports a command the charger never answered.
+var errTimedOut = errors.New("no reply from charger")
+
+// sendAndWait writes a command frame, waits up to timeout for its reply and
+// resends the same frame (same message id, as the protocols ask) up to
+// retries more times. A timeout after the last try is errTimedOut.
+func sendAndWait[R any](ctx context.Context, send func() error, reply <-chan R, timeout time.Duration, retries int) (R, error) {
+	var zero R
+	for attempt := 0; ; attempt++ {
+		if err := send(); err != nil {
+			return zero, err
+		}
+		t := time.NewTimer(timeout)
+		select {
+		case r := <-reply:
+			t.Stop()
+			return r, nil
+		case <-ctx.Done():
+			t.Stop()
+			return zero, fmt.Errorf("waiting for reply: %w", ctx.Err())
+		case <-t.C:
+		}
+		if attempt >= retries {
+			return zero, fmt.Errorf("%w after %d tries of %s", errTimedOut, attempt+1, timeout)
+		}
+	}
+}
