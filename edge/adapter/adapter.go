@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chargeplane/chargeplane/edge/control"
 	"github.com/chargeplane/chargeplane/edge/gateway"
 	"github.com/chargeplane/chargeplane/edge/store"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
@@ -30,6 +31,14 @@ type Deps struct {
 	// StoreTimeout bounds writing the final disconnect event when a session
 	// ends (0 means 5 s).
 	StoreTimeout time.Duration
+	// Authorizer decides card swipes and answers balance queries.
+	Authorizer *control.Authorizer
+	// Registry receives every identified session, so commands reach it.
+	Registry *Registry
+	// CommandTimeout is how long to wait for a charger's reply before
+	// resending (0 means 10 s); CommandRetries how many times to resend.
+	CommandTimeout time.Duration
+	CommandRetries int
 }
 
 func (d Deps) withDefaults() Deps {
@@ -38,6 +47,9 @@ func (d Deps) withDefaults() Deps {
 	}
 	if d.StoreTimeout == 0 {
 		d.StoreTimeout = 5 * time.Second
+	}
+	if d.CommandTimeout == 0 {
+		d.CommandTimeout = 10 * time.Second
 	}
 	return d
 }
