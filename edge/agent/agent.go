@@ -17,6 +17,7 @@ import (
 
 	"github.com/chargeplane/chargeplane/edge/adapter"
 	"github.com/chargeplane/chargeplane/edge/admin"
+	"github.com/chargeplane/chargeplane/edge/control"
 	"github.com/chargeplane/chargeplane/edge/gateway"
 	"github.com/chargeplane/chargeplane/edge/store"
 	"github.com/chargeplane/chargeplane/edge/uplink"
@@ -38,7 +39,19 @@ type Config struct {
 	Store    store.Config   `yaml:"store"`
 	Uplink   uplink.Config  `yaml:"uplink"`
 	Admin    admin.Config   `yaml:"admin"`
+	// Authorization is the site's card policy.
+	Authorization control.AuthConfig `yaml:"authorization"`
+	// Commands bounds how long a charger may take to answer a command.
+	Commands CommandsConfig `yaml:"commands"`
 	Log      logging.Config `yaml:"log"`
+}
+
+// CommandsConfig bounds commands to chargers.
+type CommandsConfig struct {
+	// Timeout is how long to wait for a reply before resending.
+	Timeout time.Duration `yaml:"timeout"`
+	// Retries is how many times an unanswered command is resent (same id).
+	Retries int `yaml:"retries"`
 }
 
 // DefaultConfig returns safe loopback defaults; tenant_id, edge_id and
@@ -50,7 +63,10 @@ func DefaultConfig() Config {
 		Store:    store.DefaultConfig(),
 		Uplink:   uplink.DefaultConfig(),
 		Admin:    admin.DefaultConfig(),
-		Log:      logging.DefaultConfig(),
+		// bkv.md §4 recommends resending after 10 s, at most twice.
+		Authorization: control.DefaultAuthConfig(),
+		Commands:      CommandsConfig{Timeout: 10 * time.Second, Retries: 2},
+		Log:           logging.DefaultConfig(),
 	}
 }
 
@@ -66,7 +82,13 @@ func (c Config) Validate() error {
 	if _, err := time.LoadLocation(c.Timezone); err != nil || c.Timezone == "" {
 		errs = append(errs, fmt.Errorf("timezone: %q is not an IANA time zone", c.Timezone))
 	}
-	errs = append(errs, c.Gateway.Validate(), c.Store.Validate(), c.Uplink.Validate(), c.Admin.Validate(), c.Log.Validate())
+	if c.Commands.Timeout <= 0 {
+		errs = append(errs, errors.New("commands.timeout: must be positive"))
+	}
+	if c.Commands.Retries < 0 || c.Commands.Retries > 10 {
+		errs = append(errs, errors.New("commands.retries: must be 0–10"))
+	}
+	errs = append(errs, c.Authorization.Validate(), c.Gateway.Validate(), c.Store.Validate(), c.Uplink.Validate(), c.Admin.Validate(), c.Log.Validate())
 	return errors.Join(errs...)
 }
 
@@ -76,10 +98,18 @@ type Addrs struct {
 	Admin    net.Addr
 }
 
+// Hooks let tests observe the running agent; all fields are optional.
+type Hooks struct {
+	// Ready is called once the agent serves, with its addresses.
+	Ready func(Addrs)
+	// Registry is called with the command registry before chargers connect.
+	Registry func(*adapter.Registry)
+}
+
 // Run runs the agent until ctx ends. Shutdown order: stop accepting and let
 // sessions finish their frame, let the uplink stop, then close the store last
 // so nothing acknowledged is lost.
-func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, reg *prometheus.Registry, ready func(Addrs)) error {
+func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, reg *prometheus.Registry, hooks Hooks) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid config: %w", err)
 	}
@@ -96,7 +126,17 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 		}
 	}()
 
-	bkv := adapter.NewBKV(adapter.Deps{Store: st, Now: time.Now, Location: loc, Logger: log, Registerer: reg})
+	deps := adapter.Deps{
+		Store: st, Now: time.Now, Location: loc, Logger: log, Registerer: reg,
+		Authorizer:     control.NewAuthorizer(cfg.Authorization),
+		CommandTimeout: cfg.Commands.Timeout,
+		CommandRetries: cfg.Commands.Retries,
+	}
+	deps.Registry = adapter.NewRegistry(deps)
+	if hooks.Registry != nil {
+		hooks.Registry(deps.Registry)
+	}
+	bkv := adapter.NewBKV(deps)
 	gw := gateway.New(cfg.Gateway, []gateway.Protocol{bkv.Protocol()}, log, reg)
 	chargerAddr, err := gw.Listen()
 	if err != nil {
@@ -123,8 +163,8 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 	g.Go(func() error { return adm.Run(gctx) })
 	log.Info("edge agent started", "version", version, "chargers", chargerAddr.String(), "admin", adminAddr.String(),
 		"tenant_id", cfg.TenantID, "store", cfg.Store.Dir)
-	if ready != nil {
-		ready(Addrs{Chargers: chargerAddr, Admin: adminAddr})
+	if hooks.Ready != nil {
+		hooks.Ready(Addrs{Chargers: chargerAddr, Admin: adminAddr})
 	}
 	err = g.Wait()
 	log.Info("edge agent stopped", "pending_events", st.PendingCount())

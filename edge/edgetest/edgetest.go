@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chargeplane/chargeplane/edge/adapter"
 	"github.com/chargeplane/chargeplane/edge/agent"
 )
 
@@ -27,6 +28,8 @@ type Edge struct {
 	AdminURL    string
 	Config      agent.Config
 	Registry    *prometheus.Registry
+	// Commands reaches the connected chargers, as the cloud and admin page do.
+	Commands *adapter.Registry
 
 	stop     context.CancelFunc
 	done     chan error
@@ -77,7 +80,10 @@ func Start(tb testing.TB, tenantID, edgeID, topicRoot, cloudURL string, opts ...
 	e := &Edge{Config: cfg, Registry: prometheus.NewRegistry(), stop: cancel, done: make(chan error, 1)}
 	readyc := make(chan agent.Addrs, 1)
 	go func() {
-		e.done <- agent.Run(ctx, cfg, "test", logger, e.Registry, func(a agent.Addrs) { readyc <- a })
+		e.done <- agent.Run(ctx, cfg, "test", logger, e.Registry, agent.Hooks{
+			Ready:    func(a agent.Addrs) { readyc <- a },
+			Registry: func(r *adapter.Registry) { e.Commands = r },
+		})
 	}()
 	select {
 	case a := <-readyc:

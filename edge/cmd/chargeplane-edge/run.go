@@ -34,7 +34,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	logger.Debug("configuration", "config", config.Redacted(cfg))
-	if err := agent.Run(ctx, cfg, version(), logger, reg, nil); err != nil {
+	if err := agent.Run(ctx, cfg, version(), logger, reg, agent.Hooks{}); err != nil {
 		logger.Error("edge agent failed", "err", err)
 		return 1
 	}
