@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chargeplane/chargeplane/edge/control"
+	"github.com/chargeplane/chargeplane/edge/framelog"
 	"github.com/chargeplane/chargeplane/edge/gateway"
 	"github.com/chargeplane/chargeplane/edge/store"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
@@ -35,6 +36,8 @@ type Deps struct {
 	Authorizer *control.Authorizer
 	// Registry receives every identified session, so commands reach it.
 	Registry *Registry
+	// FrameLog keeps each charger's recent raw frames (nil: none kept).
+	FrameLog *framelog.Log
 	// CommandTimeout is how long to wait for a charger's reply before
 	// resending (0 means 10 s); CommandRetries how many times to resend.
 	CommandTimeout time.Duration

@@ -50,8 +50,15 @@ type Server struct {
 	ln     net.Listener
 }
 
+// Route is an extra endpoint a caller mounts on the admin server.
+type Route struct {
+	// Pattern is a net/http ServeMux pattern, e.g. "GET /chargers/{id}/frames".
+	Pattern string
+	Handler http.Handler
+}
+
 // New builds the server. status returns the /status document.
-func New(cfg Config, checks []Check, status func() any, gatherer prometheus.Gatherer, logger *slog.Logger) *Server {
+func New(cfg Config, checks []Check, status func() any, gatherer prometheus.Gatherer, logger *slog.Logger, routes ...Route) *Server {
 	s := &Server{cfg: cfg, log: logger.With("component", "admin"), checks: checks, status: status}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -63,6 +70,9 @@ func New(cfg Config, checks []Check, status func() any, gatherer prometheus.Gath
 		writeJSON(w, http.StatusOK, s.status())
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	for _, r := range routes {
+		mux.Handle(r.Pattern, r.Handler)
+	}
 	s.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -18,6 +18,7 @@ import (
 	"github.com/chargeplane/chargeplane/edge/adapter"
 	"github.com/chargeplane/chargeplane/edge/admin"
 	"github.com/chargeplane/chargeplane/edge/control"
+	"github.com/chargeplane/chargeplane/edge/framelog"
 	"github.com/chargeplane/chargeplane/edge/gateway"
 	"github.com/chargeplane/chargeplane/edge/store"
 	"github.com/chargeplane/chargeplane/edge/uplink"
@@ -41,6 +42,8 @@ type Config struct {
 	Admin    admin.Config   `yaml:"admin"`
 	// Authorization is the site's card policy.
 	Authorization control.AuthConfig `yaml:"authorization"`
+	// FrameLog bounds the per-charger raw frame log shown on the admin page.
+	FrameLog framelog.Config `yaml:"framelog"`
 	// Commands bounds how long a charger may take to answer a command.
 	Commands CommandsConfig `yaml:"commands"`
 	Log      logging.Config `yaml:"log"`
@@ -65,6 +68,7 @@ func DefaultConfig() Config {
 		Admin:    admin.DefaultConfig(),
 		// bkv.md §4 recommends resending after 10 s, at most twice.
 		Authorization: control.DefaultAuthConfig(),
+		FrameLog:      framelog.DefaultConfig(),
 		Commands:      CommandsConfig{Timeout: 10 * time.Second, Retries: 2},
 		Log:           logging.DefaultConfig(),
 	}
@@ -88,7 +92,7 @@ func (c Config) Validate() error {
 	if c.Commands.Retries < 0 || c.Commands.Retries > 10 {
 		errs = append(errs, errors.New("commands.retries: must be 0–10"))
 	}
-	errs = append(errs, c.Authorization.Validate(), c.Gateway.Validate(), c.Store.Validate(), c.Uplink.Validate(), c.Admin.Validate(), c.Log.Validate())
+	errs = append(errs, c.Authorization.Validate(), c.FrameLog.Validate(), c.Gateway.Validate(), c.Store.Validate(), c.Uplink.Validate(), c.Admin.Validate(), c.Log.Validate())
 	return errors.Join(errs...)
 }
 
@@ -131,6 +135,7 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 		Authorizer:     control.NewAuthorizer(cfg.Authorization),
 		CommandTimeout: cfg.Commands.Timeout,
 		CommandRetries: cfg.Commands.Retries,
+		FrameLog:       framelog.New(cfg.FrameLog),
 	}
 	deps.Registry = adapter.NewRegistry(deps)
 	if hooks.Registry != nil {
@@ -151,7 +156,8 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 			_, err := st.Pending(ctx, st.LastSeq(), 1)
 			return err
 		}}},
-		func() any { return status(cfg, version, gw, st, up) }, reg, log)
+		func() any { return status(cfg, version, gw, st, up) }, reg, log,
+		admin.FramesRoute(deps.FrameLog))
 	adminAddr, err := adm.Listen()
 	if err != nil {
 		return err

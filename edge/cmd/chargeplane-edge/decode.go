@@ -10,47 +10,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/chargeplane/chargeplane/shared/protocol/ap3000"
-	"github.com/chargeplane/chargeplane/shared/protocol/bkv"
-	"github.com/chargeplane/chargeplane/shared/protocol/ykc"
+	"github.com/chargeplane/chargeplane/shared/protocol/inspect"
 )
-
-// codec is what the decode tool needs of a protocol package.
-type codec struct {
-	split   func([]byte) (int, error)
-	inspect func([]byte, string) (map[string]any, error)
-	offset  func(error) (int, bool)
-}
-
-func codecFor(name string) (codec, bool) {
-	switch name {
-	case "bkv":
-		return codec{bkv.Split, bkv.Inspect, func(err error) (int, bool) {
-			var e *bkv.Error
-			if errors.As(err, &e) {
-				return e.Offset, true
-			}
-			return 0, false
-		}}, true
-	case "ap3000":
-		return codec{ap3000.Split, ap3000.Inspect, func(err error) (int, bool) {
-			var e *ap3000.Error
-			if errors.As(err, &e) {
-				return e.Offset, true
-			}
-			return 0, false
-		}}, true
-	case "ykc":
-		return codec{ykc.Split, ykc.Inspect, func(err error) (int, bool) {
-			var e *ykc.Error
-			if errors.As(err, &e) {
-				return e.Offset, true
-			}
-			return 0, false
-		}}, true
-	}
-	return codec{}, false
-}
 
 // runDecode is `chargeplane-edge decode`: installers paste frames from a
 // device log and get one JSON object per frame, or an error object naming the
@@ -69,8 +30,8 @@ func runDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	c, ok := codecFor(*protocol)
-	if !ok {
+	c, err := inspect.For(*protocol)
+	if err != nil {
 		fmt.Fprintf(stderr, "decode: --protocol must be bkv, ap3000 or ykc (got %q)\n", *protocol)
 		return 2
 	}
@@ -115,7 +76,7 @@ func runDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // decodeLine decodes every frame in one line of hex.
-func decodeLine(c codec, line, dir string) []map[string]any {
+func decodeLine(c inspect.Codec, line, dir string) []map[string]any {
 	clean := strings.NewReplacer(" ", "", "\t", "", "0x", "", "0X", "", ":", "").Replace(line)
 	raw, err := hex.DecodeString(clean)
 	if err != nil {
@@ -129,10 +90,10 @@ func decodeLine(c codec, line, dir string) []map[string]any {
 	var out []map[string]any
 	at := 0
 	for at < len(raw) {
-		n, err := c.split(raw[at:])
+		n, err := c.Split(raw[at:])
 		switch {
 		case err != nil:
-			return append(out, errObject(c, err, at, raw[at:]))
+			return append(out, errObject(err, at, raw[at:]))
 		case n == 0:
 			return append(out, map[string]any{
 				"error": fmt.Sprintf("incomplete frame: %d bytes, more expected", len(raw)-at), "offset": at,
@@ -140,9 +101,9 @@ func decodeLine(c codec, line, dir string) []map[string]any {
 			})
 		}
 		frame := raw[at : at+n]
-		fields, err := c.inspect(frame, dir)
+		fields, err := c.Inspect(frame, dir)
 		if err != nil {
-			out = append(out, errObject(c, err, at, frame))
+			out = append(out, errObject(err, at, frame))
 		} else {
 			fields["hex"] = hex.EncodeToString(frame)
 			out = append(out, fields)
@@ -152,9 +113,9 @@ func decodeLine(c codec, line, dir string) []map[string]any {
 	return out
 }
 
-func errObject(c codec, err error, base int, frame []byte) map[string]any {
+func errObject(err error, base int, frame []byte) map[string]any {
 	obj := map[string]any{"error": err.Error(), "offset": base, "hex": hex.EncodeToString(frame)}
-	if off, ok := c.offset(err); ok {
+	if off, ok := inspect.Offset(err); ok {
 		obj["offset"] = base + off
 	}
 	return obj

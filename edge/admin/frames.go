@@ -1,0 +1,47 @@
+package admin
+
+import (
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/chargeplane/chargeplane/edge/framelog"
+	"github.com/chargeplane/chargeplane/shared/protocol/inspect"
+)
+
+// frameView is one logged frame as the installer sees it: the hex and what
+// the codec makes of it (or why it does not decode).
+type frameView struct {
+	At        time.Time      `json:"at"`
+	Direction string         `json:"direction"`
+	Hex       string         `json:"hex"`
+	Truncated bool           `json:"truncated,omitempty"`
+	Decoded   map[string]any `json:"decoded,omitempty"`
+	Error     string         `json:"error,omitempty"`
+}
+
+// FramesRoute serves GET /chargers/{id}/frames: the charger's recent raw
+// frames, decoded when read.
+func FramesRoute(log *framelog.Log) Route {
+	return Route{Pattern: "GET /chargers/{id}/frames", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		entries := log.Frames(id)
+		if entries == nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no frames logged for charger " + id})
+			return
+		}
+		views := make([]frameView, 0, len(entries))
+		for _, e := range entries {
+			v := frameView{At: e.At, Direction: e.Direction, Hex: hex.EncodeToString(e.Frame), Truncated: e.Truncated}
+			if c, err := inspect.For(e.Protocol); err != nil {
+				v.Error = err.Error()
+			} else if fields, err := c.Inspect(e.Frame, e.Direction); err != nil {
+				v.Error = err.Error()
+			} else {
+				v.Decoded = fields
+			}
+			views = append(views, v)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"charger_id": id, "frames": views})
+	})}
+}
