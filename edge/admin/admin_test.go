@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,11 +54,12 @@ func get(t *testing.T, url string, into any) int {
 }
 
 func TestReadyzNamesFailingChecks(t *testing.T) {
-	healthy := true
+	var healthy atomic.Bool
+	healthy.Store(true)
 	base := start(t, []Check{
 		{Name: "store", Fn: func(context.Context) error { return nil }},
 		{Name: "disk", Fn: func(context.Context) error {
-			if healthy {
+			if healthy.Load() {
 				return nil
 			}
 			return errors.New("full")
@@ -66,7 +68,7 @@ func TestReadyzNamesFailingChecks(t *testing.T) {
 	if code := get(t, base+"/readyz", nil); code != http.StatusOK {
 		t.Fatalf("readyz = %d while healthy", code)
 	}
-	healthy = false
+	healthy.Store(false)
 	var body struct {
 		Ready  bool              `json:"ready"`
 		Failed map[string]string `json:"failed"`
