@@ -1,0 +1,73 @@
+package ingest
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	messages  *prometheus.CounterVec // kind: events | state | other
+	invalid   *prometheus.CounterVec // reason: see reason* constants
+	events    *prometheus.CounterVec // result: stored | duplicate
+	retries   *prometheus.CounterVec // stage: postgres | presence
+	flushTime prometheus.Histogram
+	batchSize prometheus.Histogram
+	connected prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer, queueLen func() float64) (*metrics, error) {
+	m := &metrics{
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chargeplane_ingest_messages_total",
+			Help: "MQTT messages received, by kind (events, state, other).",
+		}, []string{"kind"}),
+		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chargeplane_ingest_invalid_messages_total",
+			Help: "MQTT messages acknowledged without effect because they can never be processed, by reason.",
+		}, []string{"reason"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chargeplane_ingest_events_total",
+			Help: "Events committed to Postgres (stored) or found already stored (duplicate).",
+		}, []string{"result"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chargeplane_ingest_retries_total",
+			Help: "Failed attempts to apply a batch that were retried, by stage (postgres, presence).",
+		}, []string{"stage"}),
+		flushTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "chargeplane_ingest_flush_duration_seconds",
+			Help:    "Time from starting a batch's Postgres write to acknowledging its messages.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "chargeplane_ingest_batch_events",
+			Help:    "Events per batch written to Postgres.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+		}),
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chargeplane_ingest_connected",
+			Help: "1 while the consumer is connected to the broker and subscribed, else 0.",
+		}),
+	}
+	queue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "chargeplane_ingest_queue_messages",
+		Help: "Messages received and waiting for the batcher.",
+	}, queueLen)
+	for _, c := range []prometheus.Collector{m.messages, m.invalid, m.events, m.retries, m.flushTime, m.batchSize, m.connected, queue} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	// Every label value exists from the start, so rates work from zero.
+	for _, k := range []string{streamEvents, streamState, streamOther} {
+		m.messages.WithLabelValues(k)
+	}
+	for _, r := range []string{reasonTopic, reasonDecode, reasonEvent, reasonState, reasonStore} {
+		m.invalid.WithLabelValues(r)
+	}
+	for _, r := range []string{"stored", "duplicate"} {
+		m.events.WithLabelValues(r)
+	}
+	for _, s := range []string{stagePostgres, stagePresence} {
+		m.retries.WithLabelValues(s)
+	}
+	return m, nil
+}

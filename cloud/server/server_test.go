@@ -1,0 +1,107 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chargeplane/chargeplane/cloud/cloudtest"
+	"github.com/chargeplane/chargeplane/cloud/server"
+	"github.com/chargeplane/chargeplane/shared/mqtttest"
+)
+
+func TestReadyzWhenAllUp(t *testing.T) {
+	t.Parallel()
+	c := cloudtest.Start(t)
+	code, body := c.Get("/readyz")
+	if code != http.StatusOK {
+		t.Fatalf("/readyz = %d %s, want 200", code, body)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatalf("/readyz body %q: %v", body, err)
+	}
+	if got["status"] != "ready" {
+		t.Errorf("/readyz body = %v, want status ready", got)
+	}
+	if code, _ := c.Get("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz = %d, want 200", code)
+	}
+	code, body = c.Get("/metrics")
+	if code != http.StatusOK || !strings.Contains(body, "chargeplane_ingest_connected 1") {
+		t.Errorf("/metrics = %d, want 200 with chargeplane_ingest_connected 1; body:\n%.2000s", code, body)
+	}
+}
+
+func TestReadyzNamesTheBrokerWhenItIsGone(t *testing.T) {
+	t.Parallel()
+	b := mqtttest.Start(t)
+	c := cloudtest.Start(t, cloudtest.WithMQTTURL(b.URL()))
+	b.Stop()
+	var body string
+	c.Eventually("/readyz to fail", func() bool {
+		var code int
+		code, body = c.Get("/readyz")
+		return code == http.StatusServiceUnavailable
+	})
+	var got struct {
+		Status  string   `json:"status"`
+		Failing []string `json:"failing"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatalf("/readyz body %q: %v", body, err)
+	}
+	if diff := cmp.Diff([]string{"mqtt"}, got.Failing); diff != "" {
+		t.Errorf("/readyz failing (-want +got):\n%s", diff)
+	}
+	b.Restart()
+	c.WaitReady()
+}
+
+func TestRunStopsCleanlyAndTwiceIsFine(t *testing.T) {
+	t.Parallel()
+	c := cloudtest.Start(t)
+	c.Stop()
+	c.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.URL+"/healthz", nil)
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		_ = res.Body.Close()
+		t.Error("HTTP server still answers after Stop")
+	}
+}
+
+func TestRunRefusesInvalidConfigBeforeOpeningAnything(t *testing.T) {
+	t.Parallel()
+	cfg := server.DefaultConfig() // no postgres.url
+	called := false
+	err := server.Run(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), func(string) { called = true })
+	if err == nil || !strings.Contains(err.Error(), "postgres.url: required") {
+		t.Errorf("Run = %v, want an error naming postgres.url", err)
+	}
+	if called {
+		t.Error("ready called for an invalid config")
+	}
+}
+
+func TestRunFailsWhenHTTPAddrIsTaken(t *testing.T) {
+	t.Parallel()
+	first := cloudtest.Start(t)
+	addr := strings.TrimPrefix(first.URL, "http://")
+	cfg := first.Config
+	cfg.HTTP.Addr = addr
+	cfg.MQTT.ClientID += "-second"
+	err := server.Run(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), func(string) {})
+	if err == nil || !strings.Contains(err.Error(), "listen on") {
+		t.Errorf("Run on a taken address = %v, want a listen error", err)
+	}
+}

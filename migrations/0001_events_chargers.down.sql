@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS chargers;
+DROP TABLE IF EXISTS events;
