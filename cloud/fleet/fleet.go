@@ -10,6 +10,13 @@ const (
 	KindChargerConnected    = "charger_connected"
 	KindChargerDisconnected = "charger_disconnected"
 	KindHeartbeat           = "heartbeat"
+	KindConnectorStatus     = "connector_status"
+	KindMeterReport         = "meter_report"
+	KindSessionStarted      = "session_started"
+	KindSessionEnded        = "session_ended"
+	KindCardPresented       = "card_presented"
+	KindAlarm               = "alarm"
+	KindCommandResult       = "command_result"
 	// KindUnknown is an event of a kind this cloud does not know yet (sent by
 	// a newer edge). It is stored, payload and all, so that nothing is lost
 	// and a later version can read it.

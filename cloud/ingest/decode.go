@@ -178,8 +178,13 @@ func toEvent(tenant, edge string, e *chargeplanev1.Event) (fleet.Event, error) {
 		if strings.ContainsRune(fe.Firmware, 0) {
 			return bad("NUL in firmware")
 		}
-	default:
+	case nil:
 		fe.Kind = fleet.KindUnknown
+	default:
+		// Other kinds are stored under their oneof field name
+		// ("session_ended", "connector_status", …) with the full payload;
+		// feature packages read them from there.
+		fe.Kind = kindName(e)
 	}
 	if fe.Kind != fleet.KindUnknown && fe.ChargerID == "" {
 		return bad("%s without charger_id", fe.Kind)
@@ -192,13 +197,26 @@ func toEvent(tenant, edge string, e *chargeplanev1.Event) (fleet.Event, error) {
 	return fe, nil
 }
 
+// kindName is the name of the event's oneof field, as stored in events.kind.
+func kindName(e *chargeplanev1.Event) string {
+	m := e.ProtoReflect()
+	fd := m.WhichOneof(m.Descriptor().Oneofs().ByName("kind"))
+	if fd == nil {
+		return fleet.KindUnknown
+	}
+	return string(fd.Name())
+}
+
 // toUpdate says what an event means for its charger's presence: a heartbeat
 // proves the charger is connected as much as a connect does. Kinds unknown
 // to this version say nothing.
 func toUpdate(e fleet.Event) (presence.Update, bool) {
 	var connected bool
 	switch e.Kind {
-	case fleet.KindChargerConnected, fleet.KindHeartbeat:
+	case fleet.KindChargerConnected, fleet.KindHeartbeat,
+		// Anything the charger itself reported proves it is connected.
+		fleet.KindConnectorStatus, fleet.KindMeterReport, fleet.KindSessionStarted,
+		fleet.KindSessionEnded, fleet.KindCardPresented, fleet.KindAlarm:
 		connected = true
 	case fleet.KindChargerDisconnected:
 		connected = false

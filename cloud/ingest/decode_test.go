@@ -138,6 +138,23 @@ func TestLatestUpdatesKeepsNewestPerCharger(t *testing.T) {
 	}
 }
 
+func TestKindName(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		e    *chargeplanev1.Event
+		want string
+	}{
+		{&chargeplanev1.Event{Kind: &chargeplanev1.Event_SessionEnded{SessionEnded: &chargeplanev1.SessionEnded{}}}, fleet.KindSessionEnded},
+		{&chargeplanev1.Event{Kind: &chargeplanev1.Event_ConnectorStatus{ConnectorStatus: &chargeplanev1.ConnectorStatusChanged{}}}, fleet.KindConnectorStatus},
+		{&chargeplanev1.Event{Kind: &chargeplanev1.Event_CommandResult{CommandResult: &chargeplanev1.CommandResult{}}}, fleet.KindCommandResult},
+		{&chargeplanev1.Event{}, fleet.KindUnknown},
+	} {
+		if got := kindName(tt.e); got != tt.want {
+			t.Errorf("kindName(%v) = %q, want %q", tt.e, got, tt.want)
+		}
+	}
+}
+
 func TestToUpdate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -149,6 +166,9 @@ func TestToUpdate(t *testing.T) {
 		{fleet.KindHeartbeat, true, true},
 		{fleet.KindChargerDisconnected, true, false},
 		{fleet.KindUnknown, false, false},
+		{fleet.KindSessionEnded, true, true},
+		{fleet.KindConnectorStatus, true, true},
+		{fleet.KindCommandResult, false, false},
 	}
 	for _, tt := range tests {
 		u, ok := toUpdate(fleet.Event{Kind: tt.kind, EdgeID: "e", ChargerID: "c", Seq: 1})
