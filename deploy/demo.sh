@@ -47,14 +47,16 @@ else
 fi
 
 pids=()
-stop_all() {
+stop_all() { # stop_all <exit code>
   trap - INT TERM EXIT
   echo
   echo "stopping…"
   for (( i=${#pids[@]}-1; i>=0; i-- )); do kill -TERM "${pids[$i]}" 2>/dev/null || true; wait "${pids[$i]}" 2>/dev/null || true; done
   echo "stopped. Logs are in $DIR/."
+  exit "$1"
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all 0' INT TERM
+trap 'stop_all $?' EXIT
 
 ready() { # ready url: /readyz answers 200 (curl), or the port is open (no curl)
   if command -v curl >/dev/null; then curl -fsS -o /dev/null "$1" 2>/dev/null; return; fi
