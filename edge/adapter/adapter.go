@@ -3,6 +3,7 @@ package adapter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -65,23 +66,37 @@ type sessionMetrics struct {
 }
 
 func newSessionMetrics(reg prometheus.Registerer) sessionMetrics {
-	m := sessionMetrics{
-		frames: prometheus.NewCounterVec(prometheus.CounterOpts{
+	return sessionMetrics{
+		frames: registerShared(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chargeplane_adapter_frames_total",
 			Help: "Frames received from chargers, by protocol and outcome.",
-		}, []string{"protocol", "outcome"}),
-		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"protocol", "outcome"})),
+		skipped: registerShared(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chargeplane_adapter_skipped_bytes_total",
 			Help: "Bytes dropped while resynchronising a charger byte stream.",
-		}, []string{"protocol"}),
-		ackLat: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		}, []string{"protocol"})),
+		ackLat: registerShared(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "chargeplane_adapter_ack_latency_seconds",
 			Help:    "Time from a frame's arrival to its durable store and reply.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
-		}, []string{"protocol"}),
+		}, []string{"protocol"})),
 	}
-	reg.MustRegister(m.frames, m.skipped, m.ackLat)
-	return m
+}
+
+// registerShared registers c, or returns the identical collector another
+// adapter already registered: every adapter labels the same metrics with its
+// protocol.
+func registerShared[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(fmt.Sprintf("register adapter metrics: %v", err)) // programmer error at startup
+	}
+	return c
 }
 
 // event builds the common envelope of an event about one charger.

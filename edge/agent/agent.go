@@ -141,8 +141,8 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 	if hooks.Registry != nil {
 		hooks.Registry(deps.Registry)
 	}
-	bkv := adapter.NewBKV(deps)
-	gw := gateway.New(cfg.Gateway, []gateway.Protocol{bkv.Protocol()}, log, reg)
+	protocols := []gateway.Protocol{adapter.NewBKV(deps).Protocol(), adapter.NewAP3000(deps).Protocol()}
+	gw := gateway.New(cfg.Gateway, protocols, log, reg)
 	chargerAddr, err := gw.Listen()
 	if err != nil {
 		return err

@@ -27,13 +27,16 @@ type Config struct {
 	IDBase uint64
 	// ReplyTimeout marks a frame unanswered after this long.
 	ReplyTimeout time.Duration
+	// AP3000 shapes "ap3000" devices; the zero value is heartbeat-only dual
+	// sockets (see AP3000Options).
+	AP3000 AP3000Options
 }
 
 // Validate reports every problem.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Protocol != "bkv" {
-		errs = append(errs, fmt.Errorf("protocol %q: supported: bkv", c.Protocol))
+	if c.Protocol != "bkv" && c.Protocol != "ap3000" {
+		errs = append(errs, fmt.Errorf("protocol %q: supported: bkv, ap3000", c.Protocol))
 	}
 	if c.Chargers < 1 {
 		errs = append(errs, errors.New("chargers: must be at least 1"))
@@ -76,6 +79,7 @@ type Fleet struct {
 	answered  atomic.Int64
 	errs      atomic.Int64
 	connected atomic.Int64
+	ap3k      ap3000Settled
 }
 
 // New builds a fleet.
@@ -89,6 +93,10 @@ func New(cfg Config, logger *slog.Logger) (*Fleet, error) {
 // ChargerID returns the id of charger i (0-based) as the edge will report it.
 func (f *Fleet) ChargerID(i int) string {
 	switch f.cfg.Protocol {
+	case "ap3000":
+		return ap3000ID(f.cfg.IDBase, i).String()
+	case "bkv":
+		return gatewayID(f.cfg.IDBase, i).String()
 	default:
 		return gatewayID(f.cfg.IDBase, i).String()
 	}
@@ -97,6 +105,10 @@ func (f *Fleet) ChargerID(i int) string {
 // runCharger is one connection's life in the fleet's protocol.
 func (f *Fleet) runCharger(ctx context.Context, i int) error {
 	switch f.cfg.Protocol {
+	case "ap3000":
+		return f.runAP3000(ctx, i)
+	case "bkv":
+		return f.runBKV(ctx, i)
 	default:
 		return f.runBKV(ctx, i)
 	}
