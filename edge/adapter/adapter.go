@@ -135,6 +135,8 @@ func disconnectOf(ctx context.Context, err error) *chargeplanev1.ChargerDisconne
 		d.Reason = "protocol_error"
 	case errors.Is(err, gateway.ErrWrite):
 		d.Reason = "write_error"
+	case errors.Is(err, gateway.ErrReplaced):
+		d.Reason = "replaced"
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		d.Reason = "idle_timeout"
 	default:
