@@ -107,7 +107,8 @@ func startBKV(t *testing.T) *bkvHarness {
 
 func (h *bkvHarness) dial(t *testing.T) net.Conn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", h.addr, 2*time.Second)
+	d := net.Dialer{Timeout: 2 * time.Second}
+	c, err := d.DialContext(context.Background(), "tcp", h.addr)
 	if err != nil {
 		t.Fatal(err)
 	}

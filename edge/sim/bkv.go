@@ -23,7 +23,11 @@ func gatewayID(base uint64, i int) bkv.GatewayID {
 
 // runBKV is one connection's life: heartbeat at once, then every interval,
 // matching each reply to the oldest unanswered heartbeat.
+// With BKVOptions.Sessions it runs a full simulated gateway instead.
 func (f *Fleet) runBKV(ctx context.Context, i int) error {
+	if f.cfg.BKV.Sessions {
+		return f.runBKVGateway(ctx, i)
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", f.cfg.Addr)
 	if err != nil {
@@ -33,7 +37,7 @@ func (f *Fleet) runBKV(ctx context.Context, i int) error {
 	defer f.connected.Add(-1)
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 
 	id := gatewayID(f.cfg.IDBase, i)
 	hb, err := bkv.Append(nil, &bkv.Frame{

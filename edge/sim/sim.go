@@ -30,6 +30,9 @@ type Config struct {
 	// AP3000 shapes "ap3000" devices; the zero value is heartbeat-only dual
 	// sockets (see AP3000Options).
 	AP3000 AP3000Options
+	// BKV shapes "bkv" gateways; the zero value is heartbeat-only (see
+	// BKVOptions).
+	BKV BKVOptions
 }
 
 // Validate reports every problem.
