@@ -2,9 +2,7 @@ package adapter
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -158,9 +156,6 @@ func (a *AP3000) Serve(ctx context.Context, c *gateway.Conn) (err error) {
 			a.deps.Registry.detach(s.chargerID, s)
 		}
 		d := disconnectOf(ctx, err)
-		if s.isGone.Load() {
-			d.Reason = "replaced"
-		}
 		ev := event(a.deps.Now(), protoAP3000, s.chargerID, 0)
 		ev.Kind = &chargeplanev1.Event_ChargerDisconnected{ChargerDisconnected: d}
 		if serr := storeFinal(ctx, a.deps.Store, a.deps.StoreTimeout, ev); serr != nil {
@@ -168,53 +163,12 @@ func (a *AP3000) Serve(ctx context.Context, c *gateway.Conn) (err error) {
 		}
 	}()
 
-	buf := make([]byte, readBufferSize)
-	start, end, garbage := 0, 0, 0
-	for {
-		for start < end {
-			n, serr := ap3000.Split(buf[start:end])
-			if serr != nil {
-				a.metrics.skipped.WithLabelValues(protoAP3000).Add(float64(n))
-				garbage += n
-				start += n
-				if garbage > a.deps.MaxGarbage {
-					return fmt.Errorf("%w: %d bytes without a valid frame, last: %w", gateway.ErrProtocol, garbage, serr)
-				}
-				s.log.Debug("resync", "skip", n, "err", serr)
-				continue
-			}
-			if n == 0 {
-				break
-			}
-			garbage = 0
-			began := time.Now()
-			if herr := s.handle(sctx, buf[start:start+n]); herr != nil {
-				return herr
-			}
-			a.metrics.ackLat.WithLabelValues(protoAP3000).Observe(time.Since(began).Seconds())
-			start += n
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		if start == end {
-			start, end = 0, 0
-		} else if end == len(buf) {
-			end = copy(buf, buf[start:end])
-			start = 0
-		}
-		n, rerr := c.Read(buf[end:])
-		end += n
-		if rerr != nil {
-			if s.isGone.Load() {
-				return gateway.ErrReplaced
-			}
-			if errors.Is(rerr, io.EOF) || ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("read: %w", rerr)
-		}
+	reader := frameReader{protocol: protoAP3000, split: ap3000.Split, deps: a.deps, metrics: a.metrics, log: s.log}
+	err = reader.run(ctx, c, func(frame []byte) error { return s.handle(sctx, frame) })
+	if s.isGone.Load() {
+		return gateway.ErrReplaced
 	}
+	return err
 }
 
 // handle processes one unit from the stream: decode, store, reply.
@@ -357,7 +311,7 @@ func (s *ap3000Session) reply(f *ap3000.Frame, body ap3000.Message) error {
 	if err != nil {
 		return fmt.Errorf("encode reply: %w", err)
 	}
-	if err := s.c.Write(s.out); err != nil {
+	if err := writeFrame(s.a.deps, s.c, protoAP3000, s.out); err != nil {
 		return err //nolint:wrapcheck // already says what failed
 	}
 	return nil

@@ -74,7 +74,7 @@ func (s *ap3000Session) send(ctx context.Context, frame []byte) error {
 		}
 	}
 	s.lastSent = time.Now()
-	return s.c.Write(frame) //nolint:wrapcheck // already says what failed
+	return writeFrame(s.a.deps, s.c, protoAP3000, frame)
 }
 
 // newMessageID returns an id no outstanding command of this session uses.

@@ -2,9 +2,7 @@ package adapter
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -176,9 +174,6 @@ func (a *BKV) Serve(ctx context.Context, c *gateway.Conn) (err error) {
 		}
 		ev := event(a.deps.Now(), protoBKV, s.chargerID, 0)
 		d := disconnectOf(ctx, err)
-		if s.wasReplaced.Load() {
-			d.Reason = "replaced"
-		}
 		ev.Kind = &chargeplanev1.Event_ChargerDisconnected{ChargerDisconnected: d}
 		if serr := storeFinal(ctx, a.deps.Store, a.deps.StoreTimeout, ev); serr != nil {
 			s.log.Error("store disconnect event", "charger_id", s.chargerID, "err", serr)
@@ -191,57 +186,13 @@ func (a *BKV) Serve(ctx context.Context, c *gateway.Conn) (err error) {
 		}
 	}()
 
-	// One fixed buffer per connection: Split caps a frame well below its
-	// size, so a frame always fits once consumed bytes are moved out.
-	buf := make([]byte, readBufferSize)
-	start, end, garbage := 0, 0, 0
-	for {
-		for start < end {
-			n, serr := bkv.Split(buf[start:end])
-			if serr != nil {
-				a.metrics.skipped.WithLabelValues(protoBKV).Add(float64(n))
-				garbage += n
-				start += n
-				if garbage > a.deps.MaxGarbage {
-					return fmt.Errorf("%w: %d bytes without a valid frame, last: %w", gateway.ErrProtocol, garbage, serr)
-				}
-				s.log.Debug("resync", "skip", n, "err", serr)
-				continue
-			}
-			if n == 0 {
-				break
-			}
-			garbage = 0
-			began := time.Now()
-			if herr := s.handle(ctx, buf[start:start+n]); herr != nil {
-				return herr
-			}
-			a.metrics.ackLat.WithLabelValues(protoBKV).Observe(time.Since(began).Seconds())
-			start += n
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		if start == end {
-			start, end = 0, 0
-		} else if end == len(buf) {
-			end = copy(buf, buf[start:end])
-			start = 0
-		}
-		n, rerr := c.Read(buf[end:])
-		end += n
-		if rerr != nil {
-			if errors.Is(rerr, io.EOF) || ctx.Err() != nil || s.wasReplaced.Load() {
-				return nil
-			}
-			return fmt.Errorf("read: %w", rerr)
-		}
+	reader := frameReader{protocol: protoBKV, split: bkv.Split, deps: a.deps, metrics: a.metrics, log: s.log}
+	err = reader.run(ctx, c, func(frame []byte) error { return s.handle(ctx, frame) })
+	if s.wasReplaced.Load() {
+		return gateway.ErrReplaced
 	}
+	return err
 }
-
-// readBufferSize is the per-connection read buffer: larger than any frame
-// Split accepts, small enough for ten thousand connections on a gateway box.
-const readBufferSize = 4096
 
 // replaced closes this connection because the gateway connected again.
 func (s *bkvSession) replaced() {
@@ -643,7 +594,7 @@ func (s *bkvSession) write(f *bkv.Frame) error {
 		return fmt.Errorf("encode reply: %w", err)
 	}
 	a := s.a
-	if err := s.c.Write(s.out); err != nil {
+	if err := writeFrame(a.deps, s.c, protoBKV, s.out); err != nil {
 		return err //nolint:wrapcheck // already says what failed
 	}
 	a.metrics.frames.WithLabelValues(protoBKV, "answered").Inc()

@@ -291,7 +291,7 @@ func (s *bkvSession) doOTA(ctx context.Context, cmd Command) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("ota: %w", err)
 	}
-	if err := s.c.Write(frame); err != nil {
+	if err := writeFrame(s.a.deps, s.c, protoBKV, frame); err != nil {
 		return Result{}, fmt.Errorf("send ota: %w", err)
 	}
 	return Result{Status: ResultAccepted, Detail: "sent; bkv defines no OTA reply"}, nil
@@ -328,7 +328,7 @@ func bkvCallID[R bkv.Message](ctx context.Context, s *bkvSession, command uint16
 		if sends > 1 {
 			s.log.Warn("resending unanswered command", "msg_type", fmt.Sprintf("%T", body), "msg_id", id, "try", sends)
 		}
-		if err := s.c.Write(frame); err != nil {
+		if err := writeFrame(s.a.deps, s.c, protoBKV, frame); err != nil {
 			return fmt.Errorf("send command: %w", err)
 		}
 		return nil

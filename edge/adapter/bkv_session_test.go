@@ -150,7 +150,7 @@ func writeHex(t *testing.T, c net.Conn, frames ...string) {
 	}
 }
 
-func writeFrame(t *testing.T, c net.Conn, f *bkv.Frame) {
+func sendBKVFrame(t *testing.T, c net.Conn, f *bkv.Frame) {
 	t.Helper()
 	b, err := bkv.Append(nil, f)
 	if err != nil {
@@ -342,9 +342,9 @@ func TestBKVCardSwipe(t *testing.T) {
 				t.Fatalf("order %+v, want on for 240 minutes", order)
 			}
 			// A confirmation with another msg id starts nothing; the right one does.
-			writeFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, MsgID: f.MsgID + 100, GatewayID: f.GatewayID,
+			sendBKVFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, MsgID: f.MsgID + 100, GatewayID: f.GatewayID,
 				Body: &bkv.OrderConfirm{Socket: 1, Port: 0, Result: bkv.ResultOK}})
-			writeFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, MsgID: f.MsgID, GatewayID: f.GatewayID,
+			sendBKVFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, MsgID: f.MsgID, GatewayID: f.GatewayID,
 				Body: &bkv.OrderConfirm{Socket: 1, Port: 0, Result: bkv.ResultOK}})
 			evs = h.waitEvents(t, "session started", func(evs []*chargeplanev1.Event) bool { return countKind(evs, isStarted) > 0 })
 			if n := countKind(evs, isStarted); n != 1 {
@@ -431,9 +431,9 @@ func TestBKVStartStopCommands(t *testing.T) {
 		t.Fatalf("start frame %+v %+v, want socket 2 port B on for 30 min", f, f.Body)
 	}
 	// A reply with another msg id is not this command's.
-	writeFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, MsgID: f.MsgID + 1, GatewayID: id,
+	sendBKVFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, MsgID: f.MsgID + 1, GatewayID: id,
 		Body: &bkv.ControlResult{Result: bkv.ResultFailed, Socket: 2, Port: 1}})
-	writeFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, MsgID: f.MsgID, GatewayID: id,
+	sendBKVFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, MsgID: f.MsgID, GatewayID: id,
 		Body: &bkv.ControlResult{Result: bkv.ResultOK, Socket: 2, Port: 1, BusinessNo: 7}})
 	r := <-done
 	if r.err != nil || r.res.Status != ResultAccepted || r.res.SessionRef != "7" {
@@ -454,12 +454,12 @@ func TestBKVStartStopCommands(t *testing.T) {
 	if ctl, ok := f2.Body.(*bkv.Control); !ok || ctl.Switch != bkv.SwitchOff || ctl.Socket != 2 || ctl.Port != 1 || f2.MsgID == f.MsgID {
 		t.Fatalf("stop frame %+v %+v", f2, f2.Body)
 	}
-	writeFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, MsgID: f2.MsgID, GatewayID: id,
+	sendBKVFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, MsgID: f2.MsgID, GatewayID: id,
 		Body: &bkv.ControlResult{Result: bkv.ResultOK, Socket: 2, Port: 1, BusinessNo: 7}})
 	if r := <-done; r.err != nil || r.res.Status != ResultAccepted {
 		t.Fatalf("stop = %+v, %v", r.res, r.err)
 	}
-	writeFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, GatewayID: id,
+	sendBKVFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, GatewayID: id,
 		Body: &bkv.ChargeEnd{EndHead: bkv.EndHead{Socket: 2, Port: 1, Status: 0x90, BusinessNo: 7, Energy: 12, Minutes: 5}}})
 	readBKVFrame(t, c)
 	evs = h.events(t)
@@ -601,7 +601,7 @@ func TestBKVUnknownMessagesKeepTheConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	hb.GatewayID, _ = bkv.ParseGatewayID("82241218000382")
-	writeFrame(t, c, hb)
+	sendBKVFrame(t, c, hb)
 	if f := readBKVFrame(t, c); f.Command != bkv.CommandHeartbeat {
 		t.Fatalf("reply %+v, want the heartbeat's", f)
 	}

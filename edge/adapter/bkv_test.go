@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chargeplane/chargeplane/edge/framelog"
 	"github.com/chargeplane/chargeplane/edge/gateway"
 	"github.com/chargeplane/chargeplane/edge/store"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
@@ -59,9 +60,10 @@ func (l *logBuffer) String() string {
 }
 
 type bkvHarness struct {
-	addr  string
-	store *store.Store
-	logs  *logBuffer
+	addr   string
+	store  *store.Store
+	logs   *logBuffer
+	frames *framelog.Log
 }
 
 func startBKV(t *testing.T) *bkvHarness {
@@ -81,7 +83,8 @@ func startBKV(t *testing.T) *bkvHarness {
 	// 2020-07-30 16:45:45 in Shanghai: the instant of the vector's reply.
 	now := func() time.Time { return time.Date(2020, 7, 30, 8, 45, 45, 0, time.UTC) }
 	reg := prometheus.NewRegistry()
-	a := NewBKV(Deps{Store: st, Now: now, Location: shanghai, Logger: logger, Registerer: reg, MaxGarbage: 512})
+	frames := framelog.New(framelog.DefaultConfig())
+	a := NewBKV(Deps{Store: st, Now: now, Location: shanghai, Logger: logger, Registerer: reg, MaxGarbage: 512, FrameLog: frames})
 	gcfg := gateway.DefaultConfig()
 	gcfg.Addr = "127.0.0.1:0"
 	gcfg.ShutdownTimeout = time.Second
@@ -102,7 +105,7 @@ func startBKV(t *testing.T) *bkvHarness {
 			t.Errorf("store: %v", err)
 		}
 	})
-	return &bkvHarness{addr: addr.String(), store: st, logs: logs}
+	return &bkvHarness{addr: addr.String(), store: st, logs: logs, frames: frames}
 }
 
 func (h *bkvHarness) dial(t *testing.T) net.Conn {
@@ -165,6 +168,30 @@ func TestBKVHeartbeatStoredThenAnswered(t *testing.T) {
 	}
 	if evs[0].GetSeq() != 1 || evs[1].GetSeq() != 2 || evs[1].GetEdgeId() != "edge-a" {
 		t.Errorf("seqs/edge = %d,%d,%q", evs[0].GetSeq(), evs[1].GetSeq(), evs[1].GetEdgeId())
+	}
+	// Both directions are in the charger's raw frame log. (The test clock
+	// stands still, so their order is not asserted.)
+	// They are logged just after the write, so wait for them.
+	var logged []framelog.Entry
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		logged = h.frames.Frames("82200520004869")
+		if len(logged) >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var up, down int
+	for _, e := range logged {
+		switch {
+		case e.Direction == framelog.Up && bytes.Equal(e.Frame, frame):
+			up++
+		case e.Direction == framelog.Down && bytes.Equal(e.Frame, want):
+			down++
+		}
+	}
+	if len(logged) != 2 || up != 1 || down != 1 {
+		t.Errorf("frame log = %+v, want the heartbeat up and its reply down", logged)
 	}
 
 	// Garbage, then two frames in one write: resync, and both answered.

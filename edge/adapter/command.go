@@ -134,8 +134,11 @@ func (r *Registry) Do(ctx context.Context, chargerID, protocol string, cmd Comma
 	}
 	if err != nil {
 		res = Result{Status: ResultFailed, Detail: err.Error()}
-		if errors.Is(err, ErrUnsupported) || errors.Is(err, ErrInvalidCommand) {
+		switch {
+		case errors.Is(err, ErrUnsupported), errors.Is(err, ErrInvalidCommand):
 			res.Status = ResultRejected
+		case errors.Is(err, errTimedOut):
+			res.Status = ResultTimedOut
 		}
 	}
 	ev := event(r.deps.Now(), protocol, chargerID, cmd.Connector)

@@ -7,6 +7,7 @@ package framelog
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -112,7 +113,8 @@ func (l *Log) evictOldest() {
 	delete(l.chargers, oldest)
 }
 
-// Frames returns chargerID's logged frames, oldest first.
+// Frames returns chargerID's logged frames, oldest first (by time: a frame
+// may be recorded after the reply it caused).
 func (l *Log) Frames(chargerID string) []Entry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -124,7 +126,9 @@ func (l *Log) Frames(chargerID string) []Entry {
 	if r.full {
 		out = append(out, r.entries[r.next:]...)
 	}
-	return append(out, r.entries[:r.next]...)
+	out = append(out, r.entries[:r.next]...)
+	slices.SortStableFunc(out, func(a, b Entry) int { return a.At.Compare(b.At) })
+	return out
 }
 
 // Chargers returns how many chargers have frames logged.

@@ -54,3 +54,14 @@ func TestDisabledAndNil(t *testing.T) {
 		t.Fatal("disabled log recorded a frame")
 	}
 }
+
+func TestFramesOrderedByTime(t *testing.T) {
+	l := New(DefaultConfig())
+	t0 := time.Unix(1000, 0)
+	l.Record("c", "bkv", Down, t0.Add(time.Millisecond), []byte{2})
+	l.Record("c", "bkv", Up, t0, []byte{1})
+	got := l.Frames("c")
+	if len(got) != 2 || got[0].Frame[0] != 1 || got[1].Frame[0] != 2 {
+		t.Fatalf("frames = %+v, want the earlier frame first", got)
+	}
+}
