@@ -3,6 +3,14 @@
 // charger's protocol byte for byte, built with the same codecs the edge uses
 // to decode. It measures how quickly the edge answers.
 //
-// Today it simulates BKV gateways that send heartbeats; sessions, status and
-// the other protocols grow here.
+// A Fleet runs many chargers of one protocol. Heartbeat-only chargers (the
+// zero BKVOptions / AP3000Options) measure reply latency; with Sessions they
+// behave like the devices: BKV gateways with radio sockets that wait to be
+// paired, report status, take card swipes and charge by time or energy,
+// ending with end reports they repeat until acknowledged (BKVGateway); AP3000
+// devices that send their ICCID and "link", register, report port status,
+// meter while charging and settle (runAP3000). Randomness is seeded from the
+// charger's index, so runs are reproducible, and each simulator reports what
+// it delivered so tests compare the edge's records with the device's own
+// numbers.
 package sim

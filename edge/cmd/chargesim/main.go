@@ -47,13 +47,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("chargesim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := sim.Config{}
-	fs.StringVar(&cfg.Protocol, "protocol", "bkv", "charger protocol: bkv")
+	fs.StringVar(&cfg.Protocol, "protocol", "bkv", "charger protocol: bkv or ap3000")
 	fs.IntVar(&cfg.Chargers, "chargers", 1, "number of simulated chargers (one connection each)")
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8600", "edge agent charger address host:port")
 	fs.DurationVar(&cfg.Heartbeat, "heartbeat", time.Minute, "heartbeat interval per charger (BKV default 1m)")
 	fs.DurationVar(&cfg.Ramp, "ramp", time.Second, "spread the connects over this long")
 	fs.Uint64Var(&cfg.IDBase, "id-base", 0, "offset for generated charger ids (run several fleets without collisions)")
 	fs.DurationVar(&cfg.ReplyTimeout, "reply-timeout", 10*time.Second, "write/reply timeout")
+	sessions := fs.Bool("sessions", false, "simulate charging: status reports, card swipes, sessions and end reports "+
+		"(BKV sockets stay silent until the platform pairs them)")
+	outlets := fs.Int("outlets", 0, "BKV: sockets per gateway (2 ports each, default 4); AP3000: ports per device (default 2)")
+	cardEvery := fs.Duration("card-every", 0, "with -sessions: mean time between card swipes per charger (0: none)")
+	speed := fs.Float64("speed", 1, "with -sessions: simulated seconds per real second (3600 runs an hour-long charge in a second)")
+	unplug := fs.Float64("unplug-chance", 0, "with -sessions: probability a session ends by unplugging before its limit")
 	duration := fs.Duration("duration", 0, "stop after this long (0: run until interrupted)")
 	every := fs.Duration("report", 10*time.Second, "print progress this often (0: only the final summary)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
@@ -61,6 +67,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tenant := fs.String("tenant", "", "tenant to count online chargers of (with -cloud)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *sessions {
+		if *speed <= 0 {
+			fmt.Fprintf(stderr, "chargesim: -speed must be positive\n")
+			return 2
+		}
+		cfg.BKV = sim.BKVOptions{Sessions: true, Sockets: *outlets, CardEvery: *cardEvery,
+			Minute: time.Duration(float64(time.Minute) / *speed), UnplugChance: *unplug}
+		cfg.AP3000 = sim.AP3000Options{Sessions: true, Ports: *outlets, CardRate: *cardEvery, Speed: *speed, UnplugChance: *unplug}
 	}
 	logger, err := logging.New(logging.Config{Level: *logLevel, Format: "text"}, stderr)
 	if err != nil {
