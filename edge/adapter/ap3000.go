@@ -205,7 +205,7 @@ func (s *ap3000Session) handle(ctx context.Context, raw []byte) error {
 		ev.Kind = &chargeplanev1.Event_ChargerConnected{ChargerConnected: &chargeplanev1.ChargerConnected{RemoteAddr: s.c.RemoteAddr()}}
 		evs = append(evs, ev)
 		if a.deps.Registry != nil {
-			a.deps.Registry.attach(s.chargerID, s)
+			a.deps.Registry.attach(s.chargerID, protoAP3000, s)
 		}
 		s.log.Info("charger identified", "device_code", f.PhysicalID.DeviceCode(), "device_no", f.PhysicalID.DeviceNumber())
 	} else if f.PhysicalID != s.phy {

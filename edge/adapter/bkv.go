@@ -228,7 +228,7 @@ func (s *bkvSession) handle(ctx context.Context, raw []byte) error {
 		evs = append(evs, ev)
 		s.log.Info("charger identified")
 		if a.deps.Registry != nil {
-			a.deps.Registry.attach(s.chargerID, s)
+			a.deps.Registry.attach(s.chargerID, protoBKV, s)
 		}
 	} else if f.GatewayID != s.gatewayID {
 		a.metrics.frames.WithLabelValues(protoBKV, "foreign").Inc()

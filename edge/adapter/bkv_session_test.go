@@ -547,7 +547,7 @@ func TestBKVReconnectReplacesSession(t *testing.T) {
 		}
 		return false
 	})
-	if got := h.registry.Connected(); len(got) != 1 || got[0] != "82200520004869" {
+	if got := h.registry.Connected(); len(got) != 1 || got[0] != (Connected{ChargerID: "82200520004869", Protocol: "bkv"}) {
 		t.Fatalf("connected = %v, want the new session", got)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,19 +79,30 @@ type Registry struct {
 	deps Deps
 
 	mu       sync.Mutex
-	sessions map[string]commander
+	sessions map[string]liveSession
+}
+
+type liveSession struct {
+	c        commander
+	protocol string
+}
+
+// Connected is a charger with a live session.
+type Connected struct {
+	ChargerID string `json:"charger_id"`
+	Protocol  string `json:"protocol"`
 }
 
 // NewRegistry builds an empty registry storing results through deps.Store.
 func NewRegistry(deps Deps) *Registry {
-	return &Registry{deps: deps.withDefaults(), sessions: make(map[string]commander)}
+	return &Registry{deps: deps.withDefaults(), sessions: make(map[string]liveSession)}
 }
 
 // attach records s as chargerID's live session, closing any older one.
-func (r *Registry) attach(chargerID string, s commander) {
+func (r *Registry) attach(chargerID, protocol string, s commander) {
 	r.mu.Lock()
-	old := r.sessions[chargerID]
-	r.sessions[chargerID] = s
+	old := r.sessions[chargerID].c
+	r.sessions[chargerID] = liveSession{c: s, protocol: protocol}
 	r.mu.Unlock()
 	if old != nil && old != s {
 		old.replaced()
@@ -100,20 +113,29 @@ func (r *Registry) attach(chargerID string, s commander) {
 func (r *Registry) detach(chargerID string, s commander) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.sessions[chargerID] == s {
+	if r.sessions[chargerID].c == s {
 		delete(r.sessions, chargerID)
 	}
 }
 
-// Connected lists the chargers with a live session.
-func (r *Registry) Connected() []string {
+// Connected lists the chargers with a live session, by charger id.
+func (r *Registry) Connected() []Connected {
+	r.mu.Lock()
+	out := make([]Connected, 0, len(r.sessions))
+	for id, ls := range r.sessions {
+		out = append(out, Connected{ChargerID: id, Protocol: ls.protocol})
+	}
+	r.mu.Unlock()
+	slices.SortFunc(out, func(a, b Connected) int { return strings.Compare(a.ChargerID, b.ChargerID) })
+	return out
+}
+
+// Protocol returns the protocol of chargerID's live session.
+func (r *Registry) Protocol(chargerID string) (string, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ids := make([]string, 0, len(r.sessions))
-	for id := range r.sessions {
-		ids = append(ids, id)
-	}
-	return ids
+	ls, ok := r.sessions[chargerID]
+	return ls.protocol, ok
 }
 
 // Do sends cmd to chargerID and waits for the outcome (bounded by the
@@ -121,7 +143,7 @@ func (r *Registry) Connected() []string {
 // A charger that is not connected gets a failed result, stored too.
 func (r *Registry) Do(ctx context.Context, chargerID, protocol string, cmd Command) (Result, error) {
 	r.mu.Lock()
-	s := r.sessions[chargerID]
+	s := r.sessions[chargerID].c
 	r.mu.Unlock()
 	var (
 		res Result

@@ -157,7 +157,7 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 			return err
 		}}},
 		func() any { return status(cfg, version, gw, st, up) }, reg, log,
-		admin.FramesRoute(deps.FrameLog))
+		append(admin.ChargerRoutes(deps.Registry, time.Now), admin.FramesRoute(deps.FrameLog))...)
 	adminAddr, err := adm.Listen()
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -87,7 +86,8 @@ func TestBKVCardSessionReachesCloud(t *testing.T) {
 	defer func() { _ = db.Close(context.Background()) }()
 
 	waitUntil(t, 10*time.Second, "gateway connected to the edge", func() bool {
-		return slices.Contains(edge.Commands.Connected(), gw.ID())
+		_, ok := edge.Commands.Protocol(gw.ID())
+		return ok
 	})
 	for i, mac := range gw.MACs() {
 		res, err := edge.Commands.Do(ctx, gw.ID(), "bkv", adapter.Command{

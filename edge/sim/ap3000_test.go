@@ -165,12 +165,8 @@ func TestAP3000PlatformStartStop(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	id := fleet.ChargerID(0)
 	waitFor(t, "device connected", func() bool {
-		for _, c := range reg.Connected() {
-			if c == id {
-				return true
-			}
-		}
-		return false
+		_, ok := reg.Protocol(id)
+		return ok
 	})
 	res, err := reg.Do(ctx, id, "ap3000", adapter.Command{ID: "s1", Kind: adapter.CommandStart, Connector: 2,
 		Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_EnergyMwh{EnergyMwh: 500_000}}})

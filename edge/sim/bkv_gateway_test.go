@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -135,7 +134,7 @@ func endedOn(evs []*chargeplanev1.Event, conn uint32, ref string) *chargeplanev1
 func TestBKVGatewayPairCommandAndSessions(t *testing.T) {
 	e := mustStartEdge(t, control.DefaultAuthConfig())
 	g := runGateway(t, BKVGatewayConfig{Addr: e.addr, IDBase: 7, Sockets: 4, Minute: 10 * time.Millisecond, Heartbeat: 50 * time.Millisecond})
-	waitFor(t, "gateway attached", func() bool { return slices.Contains(e.registry.Connected(), g.ID()) })
+	waitFor(t, "gateway attached", func() bool { _, ok := e.registry.Protocol(g.ID()); return ok })
 	waitFor(t, "a few heartbeats", func() bool {
 		n := 0
 		for _, ev := range e.events(t) {
@@ -250,7 +249,7 @@ func TestBKVGatewayCardSessions(t *testing.T) {
 		Addr: e.addr, IDBase: 11, Sockets: 2, Minute: 2 * time.Millisecond, CardEvery: 20 * time.Millisecond,
 		Cards: []string{"0000000000a1", "0000000000b2"}, UnplugChance: 0.02,
 	})
-	waitFor(t, "gateway attached", func() bool { return slices.Contains(e.registry.Connected(), g.ID()) })
+	waitFor(t, "gateway attached", func() bool { _, ok := e.registry.Protocol(g.ID()); return ok })
 	pairAll(t, e, g)
 	waitFor(t, "three card sessions ended", func() bool { return len(g.Ended()) >= 3 })
 	evs := e.events(t)

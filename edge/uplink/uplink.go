@@ -24,7 +24,7 @@ import (
 type Config struct {
 	// MQTTURL is the broker address, tcp://host:port (or ssl://).
 	MQTTURL string `yaml:"mqtt_url"`
-	// ClientID must be stable per edge so the broker keeps its session;
+	// ClientID identifies the edge to the broker (one connection per id);
 	// empty means "chargeplane-edge-<edge id>".
 	ClientID string `yaml:"client_id"`
 	Username string `yaml:"username"`
@@ -169,7 +169,10 @@ func (u *Uplink) Run(ctx context.Context) error {
 		SetClientID(u.cfg.ClientID).
 		SetUsername(u.cfg.Username).
 		SetPassword(u.cfg.Password).
-		SetCleanSession(false).
+		// A clean session: what must survive an outage is in the store's
+		// outbox, not in the broker session. (paho also races when it resumes
+		// a persistent session while new publishes are queued.)
+		SetCleanSession(true).
 		SetKeepAlive(30*time.Second).
 		SetConnectTimeout(10*time.Second).
 		SetAutoReconnect(true).
