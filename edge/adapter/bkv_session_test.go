@@ -610,3 +610,42 @@ func TestBKVUnknownMessagesKeepTheConnection(t *testing.T) {
 		t.Fatalf("events %v, want connected + heartbeat only", evs)
 	}
 }
+
+// TestBKVLargeFrameGrowsReadBuffer: a status report of 16 sockets is larger
+// than a connection's initial read buffer; it must still be read whole,
+// stored and acknowledged.
+func TestBKVLargeFrameGrowsReadBuffer(t *testing.T) {
+	h := mustStartBKVSessions(t)
+	c := h.dial(t)
+	id, err := bkv.ParseGatewayID("82200520007777")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := &bkv.StatusReport{}
+	for s := uint8(1); s <= 16; s++ {
+		report.Sockets = append(report.Sockets, bkv.SocketReport{Socket: s, SocketFirmware: 0xffff, Temperature: 30, RSSI: 20,
+			Ports: []bkv.PortReport{{Port: 0, Status: 0x80, Voltage: 2200}, {Port: 1, Status: 0x80, Voltage: 2200}}})
+	}
+	big, err := bkv.Append(nil, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandBKV, GatewayID: id, Body: report})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(big) <= initialReadBuffer || len(big) > readBufferSize {
+		t.Fatalf("test frame is %d bytes; it must exceed the initial buffer (%d) and fit the largest (%d)", len(big), initialReadBuffer, readBufferSize)
+	}
+	if _, err := c.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := readBKVFrame(t, c).Body.(*bkv.StatusReportAck); !ok {
+		t.Fatal("large status report not acknowledged")
+	}
+	statuses := 0
+	for _, e := range h.events(t) {
+		if e.GetConnectorStatus() != nil && e.GetChargerId() == "82200520007777" {
+			statuses++
+		}
+	}
+	if statuses != 32 {
+		t.Fatalf("%d connector statuses stored, want 32 (16 sockets × 2 ports)", statuses)
+	}
+}

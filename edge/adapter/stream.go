@@ -12,10 +12,14 @@ import (
 	"github.com/chargeplane/chargeplane/edge/gateway"
 )
 
-// readBufferSize is the per-connection read buffer: larger than any frame a
-// codec's Split accepts, small enough for ten thousand connections on a
-// gateway box.
-const readBufferSize = 4096
+// Per-connection read buffer sizes. Most frames are small (a BKV heartbeat
+// is 50 bytes), so a connection starts with a small buffer and grows it once
+// to the largest size, which holds any frame a codec's Split accepts: ten
+// thousand idle connections then cost little memory.
+const (
+	initialReadBuffer = 512
+	readBufferSize    = 4096
+)
 
 // frameReader is the read side every adapter session shares: it reads the
 // connection, splits the byte stream with the protocol's codec, drops
@@ -35,7 +39,7 @@ type frameReader struct {
 func (r frameReader) run(ctx context.Context, c *gateway.Conn, handle func(frame []byte) error) error {
 	// One fixed buffer per connection: Split caps a frame well below its
 	// size, so a frame always fits once consumed bytes are moved out.
-	buf := make([]byte, readBufferSize)
+	buf := make([]byte, initialReadBuffer)
 	start, end, garbage := 0, 0, 0
 	for {
 		for start < end {
@@ -68,9 +72,13 @@ func (r frameReader) run(ctx context.Context, c *gateway.Conn, handle func(frame
 		if ctx.Err() != nil {
 			return nil
 		}
-		if start == end {
+		switch {
+		case start == end:
 			start, end = 0, 0
-		} else if end == len(buf) {
+		case start == 0 && end == len(buf) && len(buf) < readBufferSize:
+			// A frame larger than the small buffer: grow once.
+			buf = append(buf, make([]byte, readBufferSize-len(buf))...)
+		case end == len(buf):
 			end = copy(buf, buf[start:end])
 			start = 0
 		}

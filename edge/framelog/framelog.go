@@ -61,8 +61,7 @@ type Entry struct {
 
 type ring struct {
 	entries []Entry
-	next    int
-	full    bool
+	next    int // oldest entry once the ring is full
 	touched time.Time
 }
 
@@ -93,13 +92,18 @@ func (l *Log) Record(chargerID, protocol, dir string, at time.Time, frame []byte
 		if len(l.chargers) >= l.cfg.MaxChargers {
 			l.evictOldest()
 		}
-		r = &ring{entries: make([]Entry, l.cfg.PerCharger)}
+		r = &ring{}
 		l.chargers[chargerID] = r
+	}
+	r.touched = at
+	// The ring grows to PerCharger entries, then wraps: a charger that
+	// sent little costs little.
+	if len(r.entries) < l.cfg.PerCharger {
+		r.entries = append(r.entries, e)
+		return
 	}
 	r.entries[r.next] = e
 	r.next = (r.next + 1) % len(r.entries)
-	r.full = r.full || r.next == 0
-	r.touched = at
 }
 
 func (l *Log) evictOldest() {
@@ -122,10 +126,9 @@ func (l *Log) Frames(chargerID string) []Entry {
 	if r == nil {
 		return nil
 	}
-	var out []Entry
-	if r.full {
-		out = append(out, r.entries[r.next:]...)
-	}
+	// Until the ring is full next stays 0 and entries are in order.
+	out := make([]Entry, 0, len(r.entries))
+	out = append(out, r.entries[r.next:]...)
 	out = append(out, r.entries[:r.next]...)
 	slices.SortStableFunc(out, func(a, b Entry) int { return a.At.Compare(b.At) })
 	return out
