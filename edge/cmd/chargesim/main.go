@@ -60,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cardEvery := fs.Duration("card-every", 0, "with -sessions: mean time between card swipes per charger (0: none)")
 	speed := fs.Float64("speed", 1, "with -sessions: simulated seconds per real second (3600 runs an hour-long charge in a second)")
 	unplug := fs.Float64("unplug-chance", 0, "with -sessions: probability a session ends by unplugging before its limit")
+	statusEvery := fs.Duration("status-every", 0, "with -sessions: BKV status report interval (default 5m, and on every change)")
 	duration := fs.Duration("duration", 0, "stop after this long (0: run until interrupted)")
 	every := fs.Duration("report", 10*time.Second, "print progress this often (0: only the final summary)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
@@ -73,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "chargesim: -speed must be positive\n")
 			return 2
 		}
-		cfg.BKV = sim.BKVOptions{Sessions: true, Sockets: *outlets, CardEvery: *cardEvery,
+		cfg.BKV = sim.BKVOptions{Sessions: true, Sockets: *outlets, CardEvery: *cardEvery, StatusEvery: *statusEvery,
 			Minute: time.Duration(float64(time.Minute) / *speed), UnplugChance: *unplug}
 		cfg.AP3000 = sim.AP3000Options{Sessions: true, Ports: *outlets, CardRate: *cardEvery, Speed: *speed, UnplugChance: *unplug}
 	}
