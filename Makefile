@@ -8,14 +8,15 @@ FUZZTIME ?= 30s
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 FUZZ_PKGS := ./shared/protocol/bkv ./shared/protocol/ap3000 ./shared/protocol/ykc
 
-.PHONY: help build gen check-gen lint test test-unit fuzz bench demo clean
+.PHONY: help build gen check-gen lint test test-unit fuzz bench bench-go demo clean
 
 help:
 	@echo "make demo       build, then run cloud + one edge + 20 simulated chargers (Ctrl-C stops)"
 	@echo "make test       all tests against the local Postgres, Redis and Mosquitto"
 	@echo "make test-unit  only the tests that need no services"
 	@echo "make fuzz       run every fuzz target for FUZZTIME (default $(FUZZTIME))"
-	@echo "make bench      Go benchmarks (codecs, store, ingest)"
+	@echo "make bench      load benchmarks: chargesim against a real edge (table of frames/s, ACK p50/p99)"
+	@echo "make bench-go   Go benchmarks (codecs, store, ingest)"
 	@echo "make gen        regenerate proto/gen from proto/ (offline, pinned plugins)"
 	@echo "make lint       gofmt, go vet, buf lint"
 	@echo "make build      binaries into $(BIN)/"
@@ -51,7 +52,10 @@ fuzz:
 		done; \
 	done
 
-bench:
+bench: build
+	@bash deploy/bench.sh
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $(FUZZ_PKGS) ./edge/store ./cloud/ingest
 
 demo: build

@@ -65,12 +65,15 @@ type Summary struct {
 	Errors     int64
 	LatencyP50 time.Duration
 	LatencyP99 time.Duration
+	// Rate is frames answered per second once every charger had started
+	// (after the ramp), over the rest of the run; 0 until the run ends.
+	Rate float64
 }
 
 // String prints the summary on one line.
 func (s Summary) String() string {
-	return fmt.Sprintf("chargers=%d connected=%d sent=%d answered=%d errors=%d p50=%s p99=%s",
-		s.Chargers, s.Connected, s.Sent, s.Answered, s.Errors, s.LatencyP50, s.LatencyP99)
+	return fmt.Sprintf("chargers=%d connected=%d sent=%d answered=%d errors=%d p50=%s p99=%s rate=%.0f/s",
+		s.Chargers, s.Connected, s.Sent, s.Answered, s.Errors, s.LatencyP50, s.LatencyP99, s.Rate)
 }
 
 // Fleet is a running set of simulated chargers.
@@ -132,6 +135,12 @@ func (f *Fleet) Summary() Summary {
 // Run runs every charger until ctx ends, then closes their connections.
 // A charger whose connection fails reconnects after a pause, as real ones do.
 func (f *Fleet) Run(ctx context.Context) Summary {
+	// The steady-state rate is measured from the end of the ramp.
+	rampEnd := time.Now().Add(f.cfg.Ramp)
+	var answeredAtRamp atomic.Int64
+	answeredAtRamp.Store(-1)
+	rampTimer := time.AfterFunc(f.cfg.Ramp, func() { answeredAtRamp.Store(f.answered.Load()) })
+	defer rampTimer.Stop()
 	var wg sync.WaitGroup
 	for i := range f.cfg.Chargers {
 		delay := time.Duration(0)
@@ -154,7 +163,13 @@ func (f *Fleet) Run(ctx context.Context) Summary {
 		}()
 	}
 	wg.Wait()
-	return f.Summary()
+	s := f.Summary()
+	if at := answeredAtRamp.Load(); at >= 0 {
+		if secs := time.Since(rampEnd).Seconds(); secs > 0 {
+			s.Rate = float64(s.Answered-at) / secs
+		}
+	}
+	return s
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
