@@ -95,8 +95,8 @@ func TestChargersOnlineThenOffline(t *testing.T) {
 	// Kill every charger connection.
 	stopFleet()
 	summary := <-fleetDone
-	if summary.Answered == 0 || summary.Errors != 0 || summary.Rate <= 0 {
-		t.Errorf("fleet summary %s: want heartbeats answered at a measured rate and no errors", summary)
+	if summary.Answered == 0 || summary.Errors != 0 {
+		t.Errorf("fleet summary %s: want heartbeats answered and no errors", summary)
 	}
 	took = waitUntil(t, presenceTimeout+5*time.Second, "all chargers offline", func() bool {
 		_, online := counts(context.Background(), t, client, tenant)
