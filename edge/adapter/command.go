@@ -173,6 +173,19 @@ func (r *Registry) Do(ctx context.Context, chargerID, protocol string, cmd Comma
 	return res, err
 }
 
+// Reject stores a rejected CommandResult for a command that will not be
+// executed (for example one that expired while queued), with reason as detail.
+func (r *Registry) Reject(ctx context.Context, chargerID, protocol string, cmd Command, reason error) error {
+	ev := event(r.deps.Now(), protocol, chargerID, cmd.Connector)
+	ev.Kind = &chargeplanev1.Event_CommandResult{CommandResult: &chargeplanev1.CommandResult{
+		CommandId: cmd.ID, Command: cmd.Kind, Status: ResultRejected, Detail: reason.Error(),
+	}}
+	if err := storeFinal(ctx, r.deps.Store, r.deps.StoreTimeout, ev); err != nil {
+		return fmt.Errorf("store command result: %w", err)
+	}
+	return nil
+}
+
 // correlator matches replies to outstanding commands by key (for example
 // the frame's message id). Keys must be unique among outstanding commands.
 type correlator[K comparable, R any] struct {

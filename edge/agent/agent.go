@@ -18,6 +18,7 @@ import (
 	"github.com/chargeplane/chargeplane/edge/adapter"
 	"github.com/chargeplane/chargeplane/edge/admin"
 	"github.com/chargeplane/chargeplane/edge/control"
+	"github.com/chargeplane/chargeplane/edge/downlink"
 	"github.com/chargeplane/chargeplane/edge/framelog"
 	"github.com/chargeplane/chargeplane/edge/gateway"
 	"github.com/chargeplane/chargeplane/edge/store"
@@ -55,6 +56,8 @@ type CommandsConfig struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// Retries is how many times an unanswered command is resent (same id).
 	Retries int `yaml:"retries"`
+	// Concurrency bounds commands from the cloud executed at once.
+	Concurrency int `yaml:"concurrency"`
 }
 
 // DefaultConfig returns safe loopback defaults; tenant_id, edge_id and
@@ -69,7 +72,7 @@ func DefaultConfig() Config {
 		// bkv.md §4 recommends resending after 10 s, at most twice.
 		Authorization: control.DefaultAuthConfig(),
 		FrameLog:      framelog.DefaultConfig(),
-		Commands:      CommandsConfig{Timeout: 10 * time.Second, Retries: 2},
+		Commands:      CommandsConfig{Timeout: 10 * time.Second, Retries: 2, Concurrency: 16},
 		Log:           logging.DefaultConfig(),
 	}
 }
@@ -91,6 +94,9 @@ func (c Config) Validate() error {
 	}
 	if c.Commands.Retries < 0 || c.Commands.Retries > 10 {
 		errs = append(errs, errors.New("commands.retries: must be 0–10"))
+	}
+	if c.Commands.Concurrency < 1 || c.Commands.Concurrency > 1000 {
+		errs = append(errs, errors.New("commands.concurrency: must be 1–1000"))
 	}
 	errs = append(errs, c.Authorization.Validate(), c.FrameLog.Validate(), c.Gateway.Validate(), c.Store.Validate(), c.Uplink.Validate(), c.Admin.Validate(), c.Log.Validate())
 	return errors.Join(errs...)
@@ -151,6 +157,15 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 	if err != nil {
 		return err
 	}
+	clientID := cfg.Uplink.ClientID
+	if clientID == "" {
+		clientID = "chargeplane-edge-" + cfg.EdgeID
+	}
+	down := downlink.New(downlink.Config{
+		MQTTURL: cfg.Uplink.MQTTURL, ClientID: clientID + "-commands",
+		Username: cfg.Uplink.Username, Password: cfg.Uplink.Password, TopicRoot: cfg.Uplink.TopicRoot,
+		Concurrency: cfg.Commands.Concurrency, RetryMin: cfg.Uplink.RetryMin, RetryMax: cfg.Uplink.RetryMax,
+	}, cfg.TenantID, cfg.EdgeID, deps.Registry, time.Now, log, reg)
 	adm := admin.New(cfg.Admin,
 		[]admin.Check{{Name: "store", Fn: func(ctx context.Context) error {
 			_, err := st.Pending(ctx, st.LastSeq(), 1)
@@ -166,6 +181,7 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return gw.Run(gctx) })
 	g.Go(func() error { return up.Run(gctx) })
+	g.Go(func() error { return down.Run(gctx) })
 	g.Go(func() error { return adm.Run(gctx) })
 	log.Info("edge agent started", "version", version, "chargers", chargerAddr.String(), "admin", adminAddr.String(),
 		"tenant_id", cfg.TenantID, "store", cfg.Store.Dir)

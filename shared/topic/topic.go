@@ -27,7 +27,10 @@ const (
 
 // Kinds of stream.
 const (
+	// KindEvents (up) carries EventBatch messages.
 	KindEvents = "events"
+	// KindCommands (down) carries ChargerCommand messages.
+	KindCommands = "commands"
 )
 
 // State payloads on the retained state topic.

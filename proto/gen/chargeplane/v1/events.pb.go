@@ -1368,6 +1368,106 @@ func (x *CommandResult) GetValues() map[string]string {
 	return nil
 }
 
+// ChargerCommand is a command for one charger, sent by the cloud on
+// {root}/{tenant}/{edge}/down/commands (QoS 1). The edge executes it through
+// the charger's live session and reports the outcome as a CommandResult
+// event with the same command_id.
+type ChargerCommand struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	CommandId string                 `protobuf:"bytes,1,opt,name=command_id,json=commandId,proto3" json:"command_id,omitempty"`
+	ChargerId string                 `protobuf:"bytes,2,opt,name=charger_id,json=chargerId,proto3" json:"charger_id,omitempty"`
+	// "start", "stop", "query_status", "set_parameters", "query_parameters",
+	// "pair", "unpair", "ota".
+	Kind      string            `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	Connector uint32            `protobuf:"varint,4,opt,name=connector,proto3" json:"connector,omitempty"`
+	Limit     *Limit            `protobuf:"bytes,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	Params    map[string]string `protobuf:"bytes,6,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// A command still queued for an offline edge after this time is not
+	// executed (result "rejected", detail "expired"). Unset: no expiry.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChargerCommand) Reset() {
+	*x = ChargerCommand{}
+	mi := &file_chargeplane_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChargerCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChargerCommand) ProtoMessage() {}
+
+func (x *ChargerCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChargerCommand.ProtoReflect.Descriptor instead.
+func (*ChargerCommand) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ChargerCommand) GetCommandId() string {
+	if x != nil {
+		return x.CommandId
+	}
+	return ""
+}
+
+func (x *ChargerCommand) GetChargerId() string {
+	if x != nil {
+		return x.ChargerId
+	}
+	return ""
+}
+
+func (x *ChargerCommand) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ChargerCommand) GetConnector() uint32 {
+	if x != nil {
+		return x.Connector
+	}
+	return 0
+}
+
+func (x *ChargerCommand) GetLimit() *Limit {
+	if x != nil {
+		return x.Limit
+	}
+	return nil
+}
+
+func (x *ChargerCommand) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+func (x *ChargerCommand) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
 var File_chargeplane_v1_events_proto protoreflect.FileDescriptor
 
 const file_chargeplane_v1_events_proto_rawDesc = "" +
@@ -1484,6 +1584,20 @@ const file_chargeplane_v1_events_proto_rawDesc = "" +
 	"\x06values\x18\x05 \x03(\v2).chargeplane.v1.CommandResult.ValuesEntryR\x06values\x1a9\n" +
 	"\vValuesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe7\x02\n" +
+	"\x0eChargerCommand\x12\x1d\n" +
+	"\n" +
+	"command_id\x18\x01 \x01(\tR\tcommandId\x12\x1d\n" +
+	"\n" +
+	"charger_id\x18\x02 \x01(\tR\tchargerId\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tconnector\x18\x04 \x01(\rR\tconnector\x12+\n" +
+	"\x05limit\x18\x05 \x01(\v2\x15.chargeplane.v1.LimitR\x05limit\x12B\n" +
+	"\x06params\x18\x06 \x03(\v2*.chargeplane.v1.ChargerCommand.ParamsEntryR\x06params\x129\n" +
+	"\n" +
+	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\xee\x01\n" +
 	"\x0fConnectorStatus\x12 \n" +
 	"\x1cCONNECTOR_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n" +
@@ -1517,7 +1631,7 @@ func file_chargeplane_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_chargeplane_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_chargeplane_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_chargeplane_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_chargeplane_v1_events_proto_goTypes = []any{
 	(ConnectorStatus)(0),           // 0: chargeplane.v1.ConnectorStatus
 	(EndReason)(0),                 // 1: chargeplane.v1.EndReason
@@ -1535,11 +1649,13 @@ var file_chargeplane_v1_events_proto_goTypes = []any{
 	(*CardPresented)(nil),          // 13: chargeplane.v1.CardPresented
 	(*Alarm)(nil),                  // 14: chargeplane.v1.Alarm
 	(*CommandResult)(nil),          // 15: chargeplane.v1.CommandResult
-	nil,                            // 16: chargeplane.v1.CommandResult.ValuesEntry
-	(*timestamppb.Timestamp)(nil),  // 17: google.protobuf.Timestamp
+	(*ChargerCommand)(nil),         // 16: chargeplane.v1.ChargerCommand
+	nil,                            // 17: chargeplane.v1.CommandResult.ValuesEntry
+	nil,                            // 18: chargeplane.v1.ChargerCommand.ParamsEntry
+	(*timestamppb.Timestamp)(nil),  // 19: google.protobuf.Timestamp
 }
 var file_chargeplane_v1_events_proto_depIdxs = []int32{
-	17, // 0: chargeplane.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	19, // 0: chargeplane.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
 	3,  // 1: chargeplane.v1.Event.charger_connected:type_name -> chargeplane.v1.ChargerConnected
 	4,  // 2: chargeplane.v1.Event.charger_disconnected:type_name -> chargeplane.v1.ChargerDisconnected
 	5,  // 3: chargeplane.v1.Event.heartbeat:type_name -> chargeplane.v1.Heartbeat
@@ -1555,16 +1671,19 @@ var file_chargeplane_v1_events_proto_depIdxs = []int32{
 	7,  // 13: chargeplane.v1.ConnectorStatusChanged.meter:type_name -> chargeplane.v1.MeterValues
 	7,  // 14: chargeplane.v1.MeterReport.meter:type_name -> chargeplane.v1.MeterValues
 	10, // 15: chargeplane.v1.SessionStarted.limit:type_name -> chargeplane.v1.Limit
-	17, // 16: chargeplane.v1.SessionEnded.started_at:type_name -> google.protobuf.Timestamp
-	17, // 17: chargeplane.v1.SessionEnded.ended_at:type_name -> google.protobuf.Timestamp
+	19, // 16: chargeplane.v1.SessionEnded.started_at:type_name -> google.protobuf.Timestamp
+	19, // 17: chargeplane.v1.SessionEnded.ended_at:type_name -> google.protobuf.Timestamp
 	1,  // 18: chargeplane.v1.SessionEnded.reason:type_name -> chargeplane.v1.EndReason
 	7,  // 19: chargeplane.v1.SessionEnded.final_meter:type_name -> chargeplane.v1.MeterValues
-	16, // 20: chargeplane.v1.CommandResult.values:type_name -> chargeplane.v1.CommandResult.ValuesEntry
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	17, // 20: chargeplane.v1.CommandResult.values:type_name -> chargeplane.v1.CommandResult.ValuesEntry
+	10, // 21: chargeplane.v1.ChargerCommand.limit:type_name -> chargeplane.v1.Limit
+	18, // 22: chargeplane.v1.ChargerCommand.params:type_name -> chargeplane.v1.ChargerCommand.ParamsEntry
+	19, // 23: chargeplane.v1.ChargerCommand.expires_at:type_name -> google.protobuf.Timestamp
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_chargeplane_v1_events_proto_init() }
@@ -1596,7 +1715,7 @@ func file_chargeplane_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chargeplane_v1_events_proto_rawDesc), len(file_chargeplane_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
