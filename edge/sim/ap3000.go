@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -489,41 +488,16 @@ func (d *ap3kDevice) finish(p int) error {
 
 // read decodes server frames until the connection ends.
 func (d *ap3kDevice) read(ctx context.Context, in chan<- *ap3000.Frame) error {
-	buf := make([]byte, 4096)
-	start, end := 0, 0
-	for {
-		for start < end {
-			n, err := ap3000.Split(buf[start:end])
-			if err != nil {
-				return fmt.Errorf("server stream: %w", err)
-			}
-			if n == 0 {
-				break
-			}
-			fr, err := ap3000.DecodeDir(buf[start:start+n], ap3000.Down)
-			start += n
-			if err != nil {
-				return fmt.Errorf("decode server frame: %w", err)
-			}
-			select {
-			case in <- fr:
-			case <-ctx.Done():
-				return nil
-			}
-		}
-		if start == end {
-			start, end = 0, 0
-		} else if end == len(buf) {
-			end = copy(buf, buf[start:end])
-			start = 0
-		}
-		n, err := d.conn.Read(buf[end:])
-		end += n
+	return readFrames(d.conn, ap3000.Split, func(frame []byte) error {
+		fr, err := ap3000.DecodeDir(frame, ap3000.Down)
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("edge closed the connection: %w", err)
-			}
-			return fmt.Errorf("read: %w", err)
+			return fmt.Errorf("decode server frame: %w", err)
 		}
-	}
+		select {
+		case in <- fr:
+			return nil
+		case <-ctx.Done():
+			return errStop
+		}
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"time"
 
@@ -77,45 +76,20 @@ func (f *Fleet) runBKV(ctx context.Context, i int) error {
 }
 
 func (f *Fleet) readReplies(conn net.Conn, sentAt chan time.Time) error {
-	buf := make([]byte, 4096)
-	start, end := 0, 0
-	for {
-		for start < end {
-			n, err := bkv.Split(buf[start:end])
-			if err != nil {
-				return fmt.Errorf("reply stream: %w", err)
-			}
-			if n == 0 {
-				break
-			}
-			fr, err := bkv.Decode(buf[start : start+n])
-			start += n
-			if err != nil {
-				return fmt.Errorf("decode reply: %w", err)
-			}
-			if _, ok := fr.Body.(*bkv.HeartbeatReply); ok {
-				select {
-				case t := <-sentAt:
-					f.lat.add(time.Since(t))
-					f.answered.Add(1)
-				default:
-					return errors.New("heartbeat reply without a heartbeat")
-				}
-			}
-		}
-		if start == end {
-			start, end = 0, 0
-		} else if end == len(buf) {
-			end = copy(buf, buf[start:end])
-			start = 0
-		}
-		n, err := conn.Read(buf[end:])
-		end += n
+	return readFrames(conn, bkv.Split, func(frame []byte) error {
+		fr, err := bkv.Decode(frame)
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("edge closed the connection: %w", err)
-			}
-			return fmt.Errorf("read: %w", err)
+			return fmt.Errorf("decode reply: %w", err)
 		}
-	}
+		if _, ok := fr.Body.(*bkv.HeartbeatReply); ok {
+			select {
+			case t := <-sentAt:
+				f.lat.add(time.Since(t))
+				f.answered.Add(1)
+			default:
+				return errors.New("heartbeat reply without a heartbeat")
+			}
+		}
+		return nil
+	})
 }

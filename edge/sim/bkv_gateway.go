@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -360,43 +359,18 @@ func (g *BKVGateway) nextSwipe() time.Duration {
 }
 
 func readBKV(conn net.Conn, frames chan<- *bkv.Frame, done <-chan struct{}) error {
-	buf := make([]byte, 4096)
-	start, end := 0, 0
-	for {
-		for start < end {
-			n, err := bkv.Split(buf[start:end])
-			if err != nil {
-				return fmt.Errorf("edge stream: %w", err)
-			}
-			if n == 0 {
-				break
-			}
-			f, err := bkv.Decode(buf[start : start+n])
-			start += n
-			if err != nil {
-				return fmt.Errorf("decode edge frame: %w", err)
-			}
-			select {
-			case frames <- f:
-			case <-done:
-				return nil
-			}
-		}
-		if start == end {
-			start, end = 0, 0
-		} else if end == len(buf) {
-			end = copy(buf, buf[start:end])
-			start = 0
-		}
-		n, err := conn.Read(buf[end:])
-		end += n
+	return readFrames(conn, bkv.Split, func(frame []byte) error {
+		f, err := bkv.Decode(frame)
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("edge closed the connection: %w", err)
-			}
-			return fmt.Errorf("read: %w", err)
+			return fmt.Errorf("decode edge frame: %w", err)
 		}
-	}
+		select {
+		case frames <- f:
+			return nil
+		case <-done:
+			return errStop
+		}
+	})
 }
 
 func (g *BKVGateway) send(conn net.Conn, command uint16, msgID uint32, body bkv.Message) error {
