@@ -117,6 +117,23 @@ func storeFinal(ctx context.Context, st *store.Store, timeout time.Duration, evs
 	return st.Append(ctx, evs...) //nolint:wrapcheck // callers log with context
 }
 
+// recordEnd detaches an identified session from the registry and stores
+// the ChargerDisconnected event saying why it ended. Sessions that never
+// identified a charger leave nothing to record.
+func recordEnd(ctx context.Context, deps Deps, protocol, chargerID string, s commander, err error, log *slog.Logger) {
+	if chargerID == "" {
+		return
+	}
+	if deps.Registry != nil {
+		deps.Registry.detach(chargerID, s)
+	}
+	ev := event(deps.Now(), protocol, chargerID, 0)
+	ev.Kind = &chargeplanev1.Event_ChargerDisconnected{ChargerDisconnected: disconnectOf(ctx, err)}
+	if serr := storeFinal(ctx, deps.Store, deps.StoreTimeout, ev); serr != nil {
+		log.Error("store disconnect event", "err", serr) // log already names the charger
+	}
+}
+
 // wallClock returns now's wall-clock fields in loc, labelled UTC: the codecs
 // write a charger's local time field by field and never convert zones.
 func wallClock(now time.Time, loc *time.Location) time.Time {

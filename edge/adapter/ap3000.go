@@ -149,18 +149,7 @@ func (a *AP3000) Serve(ctx context.Context, c *gateway.Conn) (err error) {
 	defer func() {
 		cancel()
 		s.wg.Wait()
-		if s.chargerID == "" {
-			return
-		}
-		if a.deps.Registry != nil {
-			a.deps.Registry.detach(s.chargerID, s)
-		}
-		d := disconnectOf(ctx, err)
-		ev := event(a.deps.Now(), protoAP3000, s.chargerID, 0)
-		ev.Kind = &chargeplanev1.Event_ChargerDisconnected{ChargerDisconnected: d}
-		if serr := storeFinal(ctx, a.deps.Store, a.deps.StoreTimeout, ev); serr != nil {
-			s.log.Error("store disconnect event", "err", serr)
-		}
+		recordEnd(ctx, a.deps, protoAP3000, s.chargerID, s, err, s.log)
 	}()
 
 	reader := frameReader{protocol: protoAP3000, split: ap3000.Split, deps: a.deps, metrics: a.metrics, log: s.log}

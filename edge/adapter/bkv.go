@@ -165,20 +165,7 @@ func (a *BKV) Serve(ctx context.Context, c *gateway.Conn) (err error) {
 	var endLife context.CancelFunc
 	s.life, endLife = context.WithCancel(context.WithoutCancel(ctx))
 	defer endLife()
-	defer func() {
-		if s.chargerID == "" {
-			return
-		}
-		if a.deps.Registry != nil {
-			a.deps.Registry.detach(s.chargerID, s)
-		}
-		ev := event(a.deps.Now(), protoBKV, s.chargerID, 0)
-		d := disconnectOf(ctx, err)
-		ev.Kind = &chargeplanev1.Event_ChargerDisconnected{ChargerDisconnected: d}
-		if serr := storeFinal(ctx, a.deps.Store, a.deps.StoreTimeout, ev); serr != nil {
-			s.log.Error("store disconnect event", "charger_id", s.chargerID, "err", serr)
-		}
-	}()
+	defer func() { recordEnd(ctx, a.deps, protoBKV, s.chargerID, s, err, s.log) }()
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("session panic", "panic", r)
