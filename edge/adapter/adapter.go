@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -133,6 +134,13 @@ func recordEnd(ctx context.Context, deps Deps, protocol, chargerID string, s com
 		log.Error("store disconnect event", "err", serr) // log already names the charger
 	}
 }
+
+// hexFrame logs a raw frame as hex, formatted only if the record is
+// written (frames are logged at Debug, usually disabled).
+type hexFrame []byte
+
+// LogValue implements slog.LogValuer.
+func (h hexFrame) LogValue() slog.Value { return slog.StringValue(hex.EncodeToString(h)) }
 
 // wallClock returns now's wall-clock fields in loc, labelled UTC: the codecs
 // write a charger's local time field by field and never convert zones.

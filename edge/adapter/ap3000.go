@@ -168,7 +168,7 @@ func (s *ap3000Session) handle(ctx context.Context, raw []byte) error {
 		// Split checked the frame's length and checksum, so the stream is in
 		// sync; only this frame's body is bad.
 		a.metrics.frames.WithLabelValues(protoAP3000, "invalid").Inc()
-		s.log.Warn("dropped invalid frame", "err", err, "frame", fmt.Sprintf("%x", raw))
+		s.log.Warn("dropped invalid frame", "err", err, "frame", hexFrame(raw))
 		return nil
 	}
 	switch m := f.Body.(type) {
@@ -279,7 +279,7 @@ func (s *ap3000Session) handle(ctx context.Context, raw []byte) error {
 		}
 	default:
 		outcome = "unhandled"
-		s.log.Debug("frame not handled", "msg_type", f.Command.String(), "frame", fmt.Sprintf("%x", raw))
+		s.log.Debug("frame not handled", "msg_type", f.Command.String(), "frame", hexFrame(raw))
 	}
 	if len(evs) > 0 {
 		if err := a.deps.Store.Append(ctx, evs...); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -307,7 +308,7 @@ func (s *bkvSession) handle(ctx context.Context, raw []byte) error {
 		outcome = s.deliver(f)
 	default:
 		outcome = "unhandled"
-		s.log.Debug("frame not handled", "msg_type", fmt.Sprintf("%T", m), "frame", fmt.Sprintf("%x", raw))
+		s.log.Debug("frame not handled", "msg_type", reflect.TypeOf(m), "frame", hexFrame(raw))
 	}
 	if len(evs) > 0 {
 		if err := a.deps.Store.Append(ctx, evs...); err != nil {
