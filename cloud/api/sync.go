@@ -10,10 +10,12 @@ import (
 
 	"github.com/chargeplane/chargeplane/cloud/fleet"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
+	"github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1/chargeplanev1connect"
 )
 
 // SyncService serves chargeplane.v1.SyncService, the edge-facing API.
 type SyncService struct {
+	chargeplanev1connect.UnimplementedSyncServiceHandler
 	fleet   *fleet.Store
 	now     func() time.Time
 	version string

@@ -31,6 +31,11 @@ const (
 	KindEvents = "events"
 	// KindCommands (down) carries ChargerCommand messages.
 	KindCommands = "commands"
+	// KindConfig (down) is the config-changed hint: its payload is the new
+	// config version as decimal text; the edge then calls
+	// SyncService.PullConfig. A hint is only a nudge: edges also pull on
+	// start, after reconnecting and periodically.
+	KindConfig = "config"
 )
 
 // State payloads on the retained state topic.

@@ -1033,13 +1033,30 @@ type SessionEnded struct {
 	DurationS  int64                  `protobuf:"varint,5,opt,name=duration_s,json=durationS,proto3" json:"duration_s,omitempty"`
 	Reason     EndReason              `protobuf:"varint,6,opt,name=reason,proto3,enum=chargeplane.v1.EndReason" json:"reason,omitempty"`
 	RawReason  string                 `protobuf:"bytes,7,opt,name=raw_reason,json=rawReason,proto3" json:"raw_reason,omitempty"`
-	// Amount the charger computed (card and fee modes), in fen; 0 when the
-	// charger does not compute one.
-	AmountFen     int64        `protobuf:"varint,8,opt,name=amount_fen,json=amountFen,proto3" json:"amount_fen,omitempty"`
-	CardId        string       `protobuf:"bytes,9,opt,name=card_id,json=cardId,proto3" json:"card_id,omitempty"`
-	FinalMeter    *MeterValues `protobuf:"bytes,10,opt,name=final_meter,json=finalMeter,proto3" json:"final_meter,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Amount billed for the session, in fen, computed at the edge from the
+	// tariff below (electricity_fen + service_fen).
+	AmountFen  int64        `protobuf:"varint,8,opt,name=amount_fen,json=amountFen,proto3" json:"amount_fen,omitempty"`
+	CardId     string       `protobuf:"bytes,9,opt,name=card_id,json=cardId,proto3" json:"card_id,omitempty"`
+	FinalMeter *MeterValues `protobuf:"bytes,10,opt,name=final_meter,json=finalMeter,proto3" json:"final_meter,omitempty"`
+	// How the session was authorized: "card", "remote", "local" (installer
+	// page) or "charger" (started at the charger without the edge deciding).
+	AuthMethod string `protobuf:"bytes,11,opt,name=auth_method,json=authMethod,proto3" json:"auth_method,omitempty"`
+	// User the session is billed to when started remotely for an app user.
+	UserId string `protobuf:"bytes,12,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Tariff applied (a copy, so the record stands alone) and the two parts of
+	// amount_fen.
+	Tariff         *Tariff `protobuf:"bytes,13,opt,name=tariff,proto3" json:"tariff,omitempty"`
+	ElectricityFen int64   `protobuf:"varint,14,opt,name=electricity_fen,json=electricityFen,proto3" json:"electricity_fen,omitempty"`
+	ServiceFen     int64   `protobuf:"varint,15,opt,name=service_fen,json=serviceFen,proto3" json:"service_fen,omitempty"`
+	// Amount the charger itself computed (card and fee modes), in fen; 0 when
+	// the charger does not compute one. Kept for reconciliation only.
+	ChargerAmountFen int64 `protobuf:"varint,16,opt,name=charger_amount_fen,json=chargerAmountFen,proto3" json:"charger_amount_fen,omitempty"`
+	// True when the session was authorized while the cloud was unreachable.
+	Offline bool `protobuf:"varint,17,opt,name=offline,proto3" json:"offline,omitempty"`
+	// Command id of the remote start that opened it, when there was one.
+	StartCommandId string `protobuf:"bytes,18,opt,name=start_command_id,json=startCommandId,proto3" json:"start_command_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SessionEnded) Reset() {
@@ -1142,6 +1159,180 @@ func (x *SessionEnded) GetFinalMeter() *MeterValues {
 	return nil
 }
 
+func (x *SessionEnded) GetAuthMethod() string {
+	if x != nil {
+		return x.AuthMethod
+	}
+	return ""
+}
+
+func (x *SessionEnded) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SessionEnded) GetTariff() *Tariff {
+	if x != nil {
+		return x.Tariff
+	}
+	return nil
+}
+
+func (x *SessionEnded) GetElectricityFen() int64 {
+	if x != nil {
+		return x.ElectricityFen
+	}
+	return 0
+}
+
+func (x *SessionEnded) GetServiceFen() int64 {
+	if x != nil {
+		return x.ServiceFen
+	}
+	return 0
+}
+
+func (x *SessionEnded) GetChargerAmountFen() int64 {
+	if x != nil {
+		return x.ChargerAmountFen
+	}
+	return 0
+}
+
+func (x *SessionEnded) GetOffline() bool {
+	if x != nil {
+		return x.Offline
+	}
+	return false
+}
+
+func (x *SessionEnded) GetStartCommandId() string {
+	if x != nil {
+		return x.StartCommandId
+	}
+	return ""
+}
+
+// Tariff prices energy in two parts, electricity and service fee, by time of
+// day in the site's zone. Prices are in milli-fen per kWh (1 yuan/kWh =
+// 100000) so real tariffs such as 0.6523 yuan/kWh are exact.
+type Tariff struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Periods sorted by start_minute; the first starts at 0. A period runs
+	// until the next one starts (or midnight).
+	Periods       []*TariffPeriod `protobuf:"bytes,2,rep,name=periods,proto3" json:"periods,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tariff) Reset() {
+	*x = Tariff{}
+	mi := &file_chargeplane_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tariff) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tariff) ProtoMessage() {}
+
+func (x *Tariff) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tariff.ProtoReflect.Descriptor instead.
+func (*Tariff) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Tariff) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Tariff) GetPeriods() []*TariffPeriod {
+	if x != nil {
+		return x.Periods
+	}
+	return nil
+}
+
+type TariffPeriod struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Minute of the day, 0–1439, in the site's zone.
+	StartMinute           uint32 `protobuf:"varint,1,opt,name=start_minute,json=startMinute,proto3" json:"start_minute,omitempty"`
+	ElectricityMfenPerKwh int64  `protobuf:"varint,2,opt,name=electricity_mfen_per_kwh,json=electricityMfenPerKwh,proto3" json:"electricity_mfen_per_kwh,omitempty"`
+	ServiceMfenPerKwh     int64  `protobuf:"varint,3,opt,name=service_mfen_per_kwh,json=serviceMfenPerKwh,proto3" json:"service_mfen_per_kwh,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *TariffPeriod) Reset() {
+	*x = TariffPeriod{}
+	mi := &file_chargeplane_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TariffPeriod) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TariffPeriod) ProtoMessage() {}
+
+func (x *TariffPeriod) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TariffPeriod.ProtoReflect.Descriptor instead.
+func (*TariffPeriod) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TariffPeriod) GetStartMinute() uint32 {
+	if x != nil {
+		return x.StartMinute
+	}
+	return 0
+}
+
+func (x *TariffPeriod) GetElectricityMfenPerKwh() int64 {
+	if x != nil {
+		return x.ElectricityMfenPerKwh
+	}
+	return 0
+}
+
+func (x *TariffPeriod) GetServiceMfenPerKwh() int64 {
+	if x != nil {
+		return x.ServiceMfenPerKwh
+	}
+	return 0
+}
+
 // CardPresented: a card was swiped at a connector and the edge decided.
 type CardPresented struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -1157,7 +1348,7 @@ type CardPresented struct {
 
 func (x *CardPresented) Reset() {
 	*x = CardPresented{}
-	mi := &file_chargeplane_v1_events_proto_msgTypes[11]
+	mi := &file_chargeplane_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1360,7 @@ func (x *CardPresented) String() string {
 func (*CardPresented) ProtoMessage() {}
 
 func (x *CardPresented) ProtoReflect() protoreflect.Message {
-	mi := &file_chargeplane_v1_events_proto_msgTypes[11]
+	mi := &file_chargeplane_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1373,7 @@ func (x *CardPresented) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardPresented.ProtoReflect.Descriptor instead.
 func (*CardPresented) Descriptor() ([]byte, []int) {
-	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CardPresented) GetCardId() string {
@@ -1230,7 +1421,7 @@ type Alarm struct {
 
 func (x *Alarm) Reset() {
 	*x = Alarm{}
-	mi := &file_chargeplane_v1_events_proto_msgTypes[12]
+	mi := &file_chargeplane_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1242,7 +1433,7 @@ func (x *Alarm) String() string {
 func (*Alarm) ProtoMessage() {}
 
 func (x *Alarm) ProtoReflect() protoreflect.Message {
-	mi := &file_chargeplane_v1_events_proto_msgTypes[12]
+	mi := &file_chargeplane_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1255,7 +1446,7 @@ func (x *Alarm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alarm.ProtoReflect.Descriptor instead.
 func (*Alarm) Descriptor() ([]byte, []int) {
-	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Alarm) GetCode() string {
@@ -1305,7 +1496,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_chargeplane_v1_events_proto_msgTypes[13]
+	mi := &file_chargeplane_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1317,7 +1508,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_chargeplane_v1_events_proto_msgTypes[13]
+	mi := &file_chargeplane_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1330,7 +1521,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CommandResult) GetCommandId() string {
@@ -1391,7 +1582,7 @@ type ChargerCommand struct {
 
 func (x *ChargerCommand) Reset() {
 	*x = ChargerCommand{}
-	mi := &file_chargeplane_v1_events_proto_msgTypes[14]
+	mi := &file_chargeplane_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1403,7 +1594,7 @@ func (x *ChargerCommand) String() string {
 func (*ChargerCommand) ProtoMessage() {}
 
 func (x *ChargerCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_chargeplane_v1_events_proto_msgTypes[14]
+	mi := &file_chargeplane_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1416,7 +1607,7 @@ func (x *ChargerCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargerCommand.ProtoReflect.Descriptor instead.
 func (*ChargerCommand) Descriptor() ([]byte, []int) {
-	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_chargeplane_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ChargerCommand) GetCommandId() string {
@@ -1544,7 +1735,7 @@ const file_chargeplane_v1_events_proto_rawDesc = "" +
 	"\vauth_method\x18\x02 \x01(\tR\n" +
 	"authMethod\x12\x17\n" +
 	"\acard_id\x18\x03 \x01(\tR\x06cardId\x12+\n" +
-	"\x05limit\x18\x04 \x01(\v2\x15.chargeplane.v1.LimitR\x05limit\"\xa7\x03\n" +
+	"\x05limit\x18\x04 \x01(\v2\x15.chargeplane.v1.LimitR\x05limit\"\xcd\x05\n" +
 	"\fSessionEnded\x12\x1f\n" +
 	"\vsession_ref\x18\x01 \x01(\tR\n" +
 	"sessionRef\x129\n" +
@@ -1563,7 +1754,24 @@ const file_chargeplane_v1_events_proto_rawDesc = "" +
 	"\acard_id\x18\t \x01(\tR\x06cardId\x12<\n" +
 	"\vfinal_meter\x18\n" +
 	" \x01(\v2\x1b.chargeplane.v1.MeterValuesR\n" +
-	"finalMeter\"}\n" +
+	"finalMeter\x12\x1f\n" +
+	"\vauth_method\x18\v \x01(\tR\n" +
+	"authMethod\x12\x17\n" +
+	"\auser_id\x18\f \x01(\tR\x06userId\x12.\n" +
+	"\x06tariff\x18\r \x01(\v2\x16.chargeplane.v1.TariffR\x06tariff\x12'\n" +
+	"\x0felectricity_fen\x18\x0e \x01(\x03R\x0eelectricityFen\x12\x1f\n" +
+	"\vservice_fen\x18\x0f \x01(\x03R\n" +
+	"serviceFen\x12,\n" +
+	"\x12charger_amount_fen\x18\x10 \x01(\x03R\x10chargerAmountFen\x12\x18\n" +
+	"\aoffline\x18\x11 \x01(\bR\aoffline\x12(\n" +
+	"\x10start_command_id\x18\x12 \x01(\tR\x0estartCommandId\"P\n" +
+	"\x06Tariff\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x126\n" +
+	"\aperiods\x18\x02 \x03(\v2\x1c.chargeplane.v1.TariffPeriodR\aperiods\"\x9b\x01\n" +
+	"\fTariffPeriod\x12!\n" +
+	"\fstart_minute\x18\x01 \x01(\rR\vstartMinute\x127\n" +
+	"\x18electricity_mfen_per_kwh\x18\x02 \x01(\x03R\x15electricityMfenPerKwh\x12/\n" +
+	"\x14service_mfen_per_kwh\x18\x03 \x01(\x03R\x11serviceMfenPerKwh\"}\n" +
 	"\rCardPresented\x12\x17\n" +
 	"\acard_id\x18\x01 \x01(\tR\x06cardId\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\bR\baccepted\x12\x16\n" +
@@ -1631,7 +1839,7 @@ func file_chargeplane_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_chargeplane_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_chargeplane_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_chargeplane_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_chargeplane_v1_events_proto_goTypes = []any{
 	(ConnectorStatus)(0),           // 0: chargeplane.v1.ConnectorStatus
 	(EndReason)(0),                 // 1: chargeplane.v1.EndReason
@@ -1646,16 +1854,18 @@ var file_chargeplane_v1_events_proto_goTypes = []any{
 	(*Limit)(nil),                  // 10: chargeplane.v1.Limit
 	(*SessionStarted)(nil),         // 11: chargeplane.v1.SessionStarted
 	(*SessionEnded)(nil),           // 12: chargeplane.v1.SessionEnded
-	(*CardPresented)(nil),          // 13: chargeplane.v1.CardPresented
-	(*Alarm)(nil),                  // 14: chargeplane.v1.Alarm
-	(*CommandResult)(nil),          // 15: chargeplane.v1.CommandResult
-	(*ChargerCommand)(nil),         // 16: chargeplane.v1.ChargerCommand
-	nil,                            // 17: chargeplane.v1.CommandResult.ValuesEntry
-	nil,                            // 18: chargeplane.v1.ChargerCommand.ParamsEntry
-	(*timestamppb.Timestamp)(nil),  // 19: google.protobuf.Timestamp
+	(*Tariff)(nil),                 // 13: chargeplane.v1.Tariff
+	(*TariffPeriod)(nil),           // 14: chargeplane.v1.TariffPeriod
+	(*CardPresented)(nil),          // 15: chargeplane.v1.CardPresented
+	(*Alarm)(nil),                  // 16: chargeplane.v1.Alarm
+	(*CommandResult)(nil),          // 17: chargeplane.v1.CommandResult
+	(*ChargerCommand)(nil),         // 18: chargeplane.v1.ChargerCommand
+	nil,                            // 19: chargeplane.v1.CommandResult.ValuesEntry
+	nil,                            // 20: chargeplane.v1.ChargerCommand.ParamsEntry
+	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
 }
 var file_chargeplane_v1_events_proto_depIdxs = []int32{
-	19, // 0: chargeplane.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	21, // 0: chargeplane.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
 	3,  // 1: chargeplane.v1.Event.charger_connected:type_name -> chargeplane.v1.ChargerConnected
 	4,  // 2: chargeplane.v1.Event.charger_disconnected:type_name -> chargeplane.v1.ChargerDisconnected
 	5,  // 3: chargeplane.v1.Event.heartbeat:type_name -> chargeplane.v1.Heartbeat
@@ -1663,27 +1873,29 @@ var file_chargeplane_v1_events_proto_depIdxs = []int32{
 	9,  // 5: chargeplane.v1.Event.meter_report:type_name -> chargeplane.v1.MeterReport
 	11, // 6: chargeplane.v1.Event.session_started:type_name -> chargeplane.v1.SessionStarted
 	12, // 7: chargeplane.v1.Event.session_ended:type_name -> chargeplane.v1.SessionEnded
-	13, // 8: chargeplane.v1.Event.card_presented:type_name -> chargeplane.v1.CardPresented
-	14, // 9: chargeplane.v1.Event.alarm:type_name -> chargeplane.v1.Alarm
-	15, // 10: chargeplane.v1.Event.command_result:type_name -> chargeplane.v1.CommandResult
+	15, // 8: chargeplane.v1.Event.card_presented:type_name -> chargeplane.v1.CardPresented
+	16, // 9: chargeplane.v1.Event.alarm:type_name -> chargeplane.v1.Alarm
+	17, // 10: chargeplane.v1.Event.command_result:type_name -> chargeplane.v1.CommandResult
 	2,  // 11: chargeplane.v1.EventBatch.events:type_name -> chargeplane.v1.Event
 	0,  // 12: chargeplane.v1.ConnectorStatusChanged.status:type_name -> chargeplane.v1.ConnectorStatus
 	7,  // 13: chargeplane.v1.ConnectorStatusChanged.meter:type_name -> chargeplane.v1.MeterValues
 	7,  // 14: chargeplane.v1.MeterReport.meter:type_name -> chargeplane.v1.MeterValues
 	10, // 15: chargeplane.v1.SessionStarted.limit:type_name -> chargeplane.v1.Limit
-	19, // 16: chargeplane.v1.SessionEnded.started_at:type_name -> google.protobuf.Timestamp
-	19, // 17: chargeplane.v1.SessionEnded.ended_at:type_name -> google.protobuf.Timestamp
+	21, // 16: chargeplane.v1.SessionEnded.started_at:type_name -> google.protobuf.Timestamp
+	21, // 17: chargeplane.v1.SessionEnded.ended_at:type_name -> google.protobuf.Timestamp
 	1,  // 18: chargeplane.v1.SessionEnded.reason:type_name -> chargeplane.v1.EndReason
 	7,  // 19: chargeplane.v1.SessionEnded.final_meter:type_name -> chargeplane.v1.MeterValues
-	17, // 20: chargeplane.v1.CommandResult.values:type_name -> chargeplane.v1.CommandResult.ValuesEntry
-	10, // 21: chargeplane.v1.ChargerCommand.limit:type_name -> chargeplane.v1.Limit
-	18, // 22: chargeplane.v1.ChargerCommand.params:type_name -> chargeplane.v1.ChargerCommand.ParamsEntry
-	19, // 23: chargeplane.v1.ChargerCommand.expires_at:type_name -> google.protobuf.Timestamp
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	13, // 20: chargeplane.v1.SessionEnded.tariff:type_name -> chargeplane.v1.Tariff
+	14, // 21: chargeplane.v1.Tariff.periods:type_name -> chargeplane.v1.TariffPeriod
+	19, // 22: chargeplane.v1.CommandResult.values:type_name -> chargeplane.v1.CommandResult.ValuesEntry
+	10, // 23: chargeplane.v1.ChargerCommand.limit:type_name -> chargeplane.v1.Limit
+	20, // 24: chargeplane.v1.ChargerCommand.params:type_name -> chargeplane.v1.ChargerCommand.ParamsEntry
+	21, // 25: chargeplane.v1.ChargerCommand.expires_at:type_name -> google.protobuf.Timestamp
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_chargeplane_v1_events_proto_init() }
@@ -1715,7 +1927,7 @@ func file_chargeplane_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chargeplane_v1_events_proto_rawDesc), len(file_chargeplane_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

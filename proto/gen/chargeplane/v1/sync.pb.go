@@ -22,6 +22,380 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type PushSessionsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	EdgeId string                 `protobuf:"bytes,1,opt,name=edge_id,json=edgeId,proto3" json:"edge_id,omitempty"`
+	// Events whose kind is session_ended, each with its edge seq.
+	Sessions      []*Event `protobuf:"bytes,2,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushSessionsRequest) Reset() {
+	*x = PushSessionsRequest{}
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushSessionsRequest) ProtoMessage() {}
+
+func (x *PushSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushSessionsRequest.ProtoReflect.Descriptor instead.
+func (*PushSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_sync_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PushSessionsRequest) GetEdgeId() string {
+	if x != nil {
+		return x.EdgeId
+	}
+	return ""
+}
+
+func (x *PushSessionsRequest) GetSessions() []*Event {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+type PushSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Seqs stored by this call.
+	StoredSeqs []uint64 `protobuf:"varint,1,rep,packed,name=stored_seqs,json=storedSeqs,proto3" json:"stored_seqs,omitempty"`
+	// Seqs whose session (same seq, or the same charger, connector,
+	// session_ref and start) was stored before.
+	DuplicateSeqs []uint64 `protobuf:"varint,2,rep,packed,name=duplicate_seqs,json=duplicateSeqs,proto3" json:"duplicate_seqs,omitempty"`
+	// The edge's config version after the call: card balances debited by the
+	// stored sessions are included in every config at or above it.
+	ConfigVersion uint64 `protobuf:"varint,3,opt,name=config_version,json=configVersion,proto3" json:"config_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushSessionsResponse) Reset() {
+	*x = PushSessionsResponse{}
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushSessionsResponse) ProtoMessage() {}
+
+func (x *PushSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushSessionsResponse.ProtoReflect.Descriptor instead.
+func (*PushSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_sync_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PushSessionsResponse) GetStoredSeqs() []uint64 {
+	if x != nil {
+		return x.StoredSeqs
+	}
+	return nil
+}
+
+func (x *PushSessionsResponse) GetDuplicateSeqs() []uint64 {
+	if x != nil {
+		return x.DuplicateSeqs
+	}
+	return nil
+}
+
+func (x *PushSessionsResponse) GetConfigVersion() uint64 {
+	if x != nil {
+		return x.ConfigVersion
+	}
+	return 0
+}
+
+type PullConfigRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	EdgeId string                 `protobuf:"bytes,1,opt,name=edge_id,json=edgeId,proto3" json:"edge_id,omitempty"`
+	// The version the edge holds (0: none); unchanged config is not resent.
+	HaveVersion   uint64 `protobuf:"varint,2,opt,name=have_version,json=haveVersion,proto3" json:"have_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullConfigRequest) Reset() {
+	*x = PullConfigRequest{}
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullConfigRequest) ProtoMessage() {}
+
+func (x *PullConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullConfigRequest.ProtoReflect.Descriptor instead.
+func (*PullConfigRequest) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_sync_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PullConfigRequest) GetEdgeId() string {
+	if x != nil {
+		return x.EdgeId
+	}
+	return ""
+}
+
+func (x *PullConfigRequest) GetHaveVersion() uint64 {
+	if x != nil {
+		return x.HaveVersion
+	}
+	return 0
+}
+
+type PullConfigResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when have_version is current; config is then unset.
+	Changed       bool        `protobuf:"varint,1,opt,name=changed,proto3" json:"changed,omitempty"`
+	Config        *SiteConfig `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullConfigResponse) Reset() {
+	*x = PullConfigResponse{}
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullConfigResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullConfigResponse) ProtoMessage() {}
+
+func (x *PullConfigResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullConfigResponse.ProtoReflect.Descriptor instead.
+func (*PullConfigResponse) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_sync_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PullConfigResponse) GetChanged() bool {
+	if x != nil {
+		return x.Changed
+	}
+	return false
+}
+
+func (x *PullConfigResponse) GetConfig() *SiteConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+// SiteConfig is everything an edge needs to decide locally.
+type SiteConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Strictly increases whenever anything below changes, balances included.
+	Version uint64 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// "accept" or "reject": cards not in the list.
+	UnknownCards  string       `protobuf:"bytes,2,opt,name=unknown_cards,json=unknownCards,proto3" json:"unknown_cards,omitempty"`
+	Tariff        *Tariff      `protobuf:"bytes,3,opt,name=tariff,proto3" json:"tariff,omitempty"`
+	Cards         []*CardEntry `protobuf:"bytes,4,rep,name=cards,proto3" json:"cards,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SiteConfig) Reset() {
+	*x = SiteConfig{}
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SiteConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SiteConfig) ProtoMessage() {}
+
+func (x *SiteConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SiteConfig.ProtoReflect.Descriptor instead.
+func (*SiteConfig) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_sync_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SiteConfig) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SiteConfig) GetUnknownCards() string {
+	if x != nil {
+		return x.UnknownCards
+	}
+	return ""
+}
+
+func (x *SiteConfig) GetTariff() *Tariff {
+	if x != nil {
+		return x.Tariff
+	}
+	return nil
+}
+
+func (x *SiteConfig) GetCards() []*CardEntry {
+	if x != nil {
+		return x.Cards
+	}
+	return nil
+}
+
+type CardEntry struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CardId string                 `protobuf:"bytes,1,opt,name=card_id,json=cardId,proto3" json:"card_id,omitempty"`
+	// Wallet balance in fen at this version (may be negative after offline use).
+	BalanceFen int64 `protobuf:"varint,2,opt,name=balance_fen,json=balanceFen,proto3" json:"balance_fen,omitempty"`
+	// How far below zero the balance may go for sessions started while the
+	// cloud is unreachable.
+	OfflineLimitFen int64  `protobuf:"varint,3,opt,name=offline_limit_fen,json=offlineLimitFen,proto3" json:"offline_limit_fen,omitempty"`
+	Blocked         bool   `protobuf:"varint,4,opt,name=blocked,proto3" json:"blocked,omitempty"`
+	UserId          string `protobuf:"bytes,5,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CardEntry) Reset() {
+	*x = CardEntry{}
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CardEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CardEntry) ProtoMessage() {}
+
+func (x *CardEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CardEntry.ProtoReflect.Descriptor instead.
+func (*CardEntry) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_sync_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CardEntry) GetCardId() string {
+	if x != nil {
+		return x.CardId
+	}
+	return ""
+}
+
+func (x *CardEntry) GetBalanceFen() int64 {
+	if x != nil {
+		return x.BalanceFen
+	}
+	return 0
+}
+
+func (x *CardEntry) GetOfflineLimitFen() int64 {
+	if x != nil {
+		return x.OfflineLimitFen
+	}
+	return 0
+}
+
+func (x *CardEntry) GetBlocked() bool {
+	if x != nil {
+		return x.Blocked
+	}
+	return false
+}
+
+func (x *CardEntry) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
 type HandshakeRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	EdgeId   string                 `protobuf:"bytes,1,opt,name=edge_id,json=edgeId,proto3" json:"edge_id,omitempty"`
@@ -36,7 +410,7 @@ type HandshakeRequest struct {
 
 func (x *HandshakeRequest) Reset() {
 	*x = HandshakeRequest{}
-	mi := &file_chargeplane_v1_sync_proto_msgTypes[0]
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +422,7 @@ func (x *HandshakeRequest) String() string {
 func (*HandshakeRequest) ProtoMessage() {}
 
 func (x *HandshakeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chargeplane_v1_sync_proto_msgTypes[0]
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +435,7 @@ func (x *HandshakeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandshakeRequest.ProtoReflect.Descriptor instead.
 func (*HandshakeRequest) Descriptor() ([]byte, []int) {
-	return file_chargeplane_v1_sync_proto_rawDescGZIP(), []int{0}
+	return file_chargeplane_v1_sync_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HandshakeRequest) GetEdgeId() string {
@@ -104,7 +478,7 @@ type HandshakeResponse struct {
 
 func (x *HandshakeResponse) Reset() {
 	*x = HandshakeResponse{}
-	mi := &file_chargeplane_v1_sync_proto_msgTypes[1]
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -116,7 +490,7 @@ func (x *HandshakeResponse) String() string {
 func (*HandshakeResponse) ProtoMessage() {}
 
 func (x *HandshakeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chargeplane_v1_sync_proto_msgTypes[1]
+	mi := &file_chargeplane_v1_sync_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -129,7 +503,7 @@ func (x *HandshakeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandshakeResponse.ProtoReflect.Descriptor instead.
 func (*HandshakeResponse) Descriptor() ([]byte, []int) {
-	return file_chargeplane_v1_sync_proto_rawDescGZIP(), []int{1}
+	return file_chargeplane_v1_sync_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *HandshakeResponse) GetServerTime() *timestamppb.Timestamp {
@@ -157,7 +531,34 @@ var File_chargeplane_v1_sync_proto protoreflect.FileDescriptor
 
 const file_chargeplane_v1_sync_proto_rawDesc = "" +
 	"\n" +
-	"\x19chargeplane/v1/sync.proto\x12\x0echargeplane.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x88\x01\n" +
+	"\x19chargeplane/v1/sync.proto\x12\x0echargeplane.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bchargeplane/v1/events.proto\"a\n" +
+	"\x13PushSessionsRequest\x12\x17\n" +
+	"\aedge_id\x18\x01 \x01(\tR\x06edgeId\x121\n" +
+	"\bsessions\x18\x02 \x03(\v2\x15.chargeplane.v1.EventR\bsessions\"\x85\x01\n" +
+	"\x14PushSessionsResponse\x12\x1f\n" +
+	"\vstored_seqs\x18\x01 \x03(\x04R\n" +
+	"storedSeqs\x12%\n" +
+	"\x0eduplicate_seqs\x18\x02 \x03(\x04R\rduplicateSeqs\x12%\n" +
+	"\x0econfig_version\x18\x03 \x01(\x04R\rconfigVersion\"O\n" +
+	"\x11PullConfigRequest\x12\x17\n" +
+	"\aedge_id\x18\x01 \x01(\tR\x06edgeId\x12!\n" +
+	"\fhave_version\x18\x02 \x01(\x04R\vhaveVersion\"b\n" +
+	"\x12PullConfigResponse\x12\x18\n" +
+	"\achanged\x18\x01 \x01(\bR\achanged\x122\n" +
+	"\x06config\x18\x02 \x01(\v2\x1a.chargeplane.v1.SiteConfigR\x06config\"\xac\x01\n" +
+	"\n" +
+	"SiteConfig\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x04R\aversion\x12#\n" +
+	"\runknown_cards\x18\x02 \x01(\tR\funknownCards\x12.\n" +
+	"\x06tariff\x18\x03 \x01(\v2\x16.chargeplane.v1.TariffR\x06tariff\x12/\n" +
+	"\x05cards\x18\x04 \x03(\v2\x19.chargeplane.v1.CardEntryR\x05cards\"\xa4\x01\n" +
+	"\tCardEntry\x12\x17\n" +
+	"\acard_id\x18\x01 \x01(\tR\x06cardId\x12\x1f\n" +
+	"\vbalance_fen\x18\x02 \x01(\x03R\n" +
+	"balanceFen\x12*\n" +
+	"\x11offline_limit_fen\x18\x03 \x01(\x03R\x0fofflineLimitFen\x12\x18\n" +
+	"\ablocked\x18\x04 \x01(\bR\ablocked\x12\x17\n" +
+	"\auser_id\x18\x05 \x01(\tR\x06userId\"\x88\x01\n" +
 	"\x10HandshakeRequest\x12\x17\n" +
 	"\aedge_id\x18\x01 \x01(\tR\x06edgeId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12#\n" +
@@ -167,9 +568,12 @@ const file_chargeplane_v1_sync_proto_rawDesc = "" +
 	"\vserver_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"serverTime\x12#\n" +
 	"\rcloud_version\x18\x02 \x01(\tR\fcloudVersion\x12&\n" +
-	"\x0flast_stored_seq\x18\x03 \x01(\x04R\rlastStoredSeq2a\n" +
+	"\x0flast_stored_seq\x18\x03 \x01(\x04R\rlastStoredSeq2\x95\x02\n" +
 	"\vSyncService\x12R\n" +
-	"\tHandshake\x12 .chargeplane.v1.HandshakeRequest\x1a!.chargeplane.v1.HandshakeResponse\"\x00BKZIgithub.com/chargeplane/chargeplane/proto/gen/chargeplane/v1;chargeplanev1b\x06proto3"
+	"\tHandshake\x12 .chargeplane.v1.HandshakeRequest\x1a!.chargeplane.v1.HandshakeResponse\"\x00\x12[\n" +
+	"\fPushSessions\x12#.chargeplane.v1.PushSessionsRequest\x1a$.chargeplane.v1.PushSessionsResponse\"\x00\x12U\n" +
+	"\n" +
+	"PullConfig\x12!.chargeplane.v1.PullConfigRequest\x1a\".chargeplane.v1.PullConfigResponse\"\x00BKZIgithub.com/chargeplane/chargeplane/proto/gen/chargeplane/v1;chargeplanev1b\x06proto3"
 
 var (
 	file_chargeplane_v1_sync_proto_rawDescOnce sync.Once
@@ -183,21 +587,37 @@ func file_chargeplane_v1_sync_proto_rawDescGZIP() []byte {
 	return file_chargeplane_v1_sync_proto_rawDescData
 }
 
-var file_chargeplane_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_chargeplane_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_chargeplane_v1_sync_proto_goTypes = []any{
-	(*HandshakeRequest)(nil),      // 0: chargeplane.v1.HandshakeRequest
-	(*HandshakeResponse)(nil),     // 1: chargeplane.v1.HandshakeResponse
-	(*timestamppb.Timestamp)(nil), // 2: google.protobuf.Timestamp
+	(*PushSessionsRequest)(nil),   // 0: chargeplane.v1.PushSessionsRequest
+	(*PushSessionsResponse)(nil),  // 1: chargeplane.v1.PushSessionsResponse
+	(*PullConfigRequest)(nil),     // 2: chargeplane.v1.PullConfigRequest
+	(*PullConfigResponse)(nil),    // 3: chargeplane.v1.PullConfigResponse
+	(*SiteConfig)(nil),            // 4: chargeplane.v1.SiteConfig
+	(*CardEntry)(nil),             // 5: chargeplane.v1.CardEntry
+	(*HandshakeRequest)(nil),      // 6: chargeplane.v1.HandshakeRequest
+	(*HandshakeResponse)(nil),     // 7: chargeplane.v1.HandshakeResponse
+	(*Event)(nil),                 // 8: chargeplane.v1.Event
+	(*Tariff)(nil),                // 9: chargeplane.v1.Tariff
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_chargeplane_v1_sync_proto_depIdxs = []int32{
-	2, // 0: chargeplane.v1.HandshakeResponse.server_time:type_name -> google.protobuf.Timestamp
-	0, // 1: chargeplane.v1.SyncService.Handshake:input_type -> chargeplane.v1.HandshakeRequest
-	1, // 2: chargeplane.v1.SyncService.Handshake:output_type -> chargeplane.v1.HandshakeResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	8,  // 0: chargeplane.v1.PushSessionsRequest.sessions:type_name -> chargeplane.v1.Event
+	4,  // 1: chargeplane.v1.PullConfigResponse.config:type_name -> chargeplane.v1.SiteConfig
+	9,  // 2: chargeplane.v1.SiteConfig.tariff:type_name -> chargeplane.v1.Tariff
+	5,  // 3: chargeplane.v1.SiteConfig.cards:type_name -> chargeplane.v1.CardEntry
+	10, // 4: chargeplane.v1.HandshakeResponse.server_time:type_name -> google.protobuf.Timestamp
+	6,  // 5: chargeplane.v1.SyncService.Handshake:input_type -> chargeplane.v1.HandshakeRequest
+	0,  // 6: chargeplane.v1.SyncService.PushSessions:input_type -> chargeplane.v1.PushSessionsRequest
+	2,  // 7: chargeplane.v1.SyncService.PullConfig:input_type -> chargeplane.v1.PullConfigRequest
+	7,  // 8: chargeplane.v1.SyncService.Handshake:output_type -> chargeplane.v1.HandshakeResponse
+	1,  // 9: chargeplane.v1.SyncService.PushSessions:output_type -> chargeplane.v1.PushSessionsResponse
+	3,  // 10: chargeplane.v1.SyncService.PullConfig:output_type -> chargeplane.v1.PullConfigResponse
+	8,  // [8:11] is the sub-list for method output_type
+	5,  // [5:8] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_chargeplane_v1_sync_proto_init() }
@@ -205,13 +625,14 @@ func file_chargeplane_v1_sync_proto_init() {
 	if File_chargeplane_v1_sync_proto != nil {
 		return
 	}
+	file_chargeplane_v1_events_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chargeplane_v1_sync_proto_rawDesc), len(file_chargeplane_v1_sync_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

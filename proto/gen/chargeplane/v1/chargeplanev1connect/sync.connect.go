@@ -35,6 +35,11 @@ const (
 const (
 	// SyncServiceHandshakeProcedure is the fully-qualified name of the SyncService's Handshake RPC.
 	SyncServiceHandshakeProcedure = "/chargeplane.v1.SyncService/Handshake"
+	// SyncServicePushSessionsProcedure is the fully-qualified name of the SyncService's PushSessions
+	// RPC.
+	SyncServicePushSessionsProcedure = "/chargeplane.v1.SyncService/PushSessions"
+	// SyncServicePullConfigProcedure is the fully-qualified name of the SyncService's PullConfig RPC.
+	SyncServicePullConfigProcedure = "/chargeplane.v1.SyncService/PullConfig"
 )
 
 // SyncServiceClient is a client for the chargeplane.v1.SyncService service.
@@ -43,6 +48,14 @@ type SyncServiceClient interface {
 	// is reachable, compares versions and learns how far the cloud has stored its
 	// events.
 	Handshake(context.Context, *connect.Request[v1.HandshakeRequest]) (*connect.Response[v1.HandshakeResponse], error)
+	// PushSessions uploads finished sessions (SessionEnded events from the
+	// edge's ledger). Idempotent: a session already stored is reported as a
+	// duplicate, never stored twice. The edge marks a session synced only when
+	// its seq is in stored_seqs or duplicate_seqs.
+	PushSessions(context.Context, *connect.Request[v1.PushSessionsRequest]) (*connect.Response[v1.PushSessionsResponse], error)
+	// PullConfig returns the site configuration the edge needs offline: card
+	// cache with balances and offline credit, unknown-card policy, tariff.
+	PullConfig(context.Context, *connect.Request[v1.PullConfigRequest]) (*connect.Response[v1.PullConfigResponse], error)
 }
 
 // NewSyncServiceClient constructs a client for the chargeplane.v1.SyncService service. By default,
@@ -62,17 +75,41 @@ func NewSyncServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(syncServiceMethods.ByName("Handshake")),
 			connect.WithClientOptions(opts...),
 		),
+		pushSessions: connect.NewClient[v1.PushSessionsRequest, v1.PushSessionsResponse](
+			httpClient,
+			baseURL+SyncServicePushSessionsProcedure,
+			connect.WithSchema(syncServiceMethods.ByName("PushSessions")),
+			connect.WithClientOptions(opts...),
+		),
+		pullConfig: connect.NewClient[v1.PullConfigRequest, v1.PullConfigResponse](
+			httpClient,
+			baseURL+SyncServicePullConfigProcedure,
+			connect.WithSchema(syncServiceMethods.ByName("PullConfig")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // syncServiceClient implements SyncServiceClient.
 type syncServiceClient struct {
-	handshake *connect.Client[v1.HandshakeRequest, v1.HandshakeResponse]
+	handshake    *connect.Client[v1.HandshakeRequest, v1.HandshakeResponse]
+	pushSessions *connect.Client[v1.PushSessionsRequest, v1.PushSessionsResponse]
+	pullConfig   *connect.Client[v1.PullConfigRequest, v1.PullConfigResponse]
 }
 
 // Handshake calls chargeplane.v1.SyncService.Handshake.
 func (c *syncServiceClient) Handshake(ctx context.Context, req *connect.Request[v1.HandshakeRequest]) (*connect.Response[v1.HandshakeResponse], error) {
 	return c.handshake.CallUnary(ctx, req)
+}
+
+// PushSessions calls chargeplane.v1.SyncService.PushSessions.
+func (c *syncServiceClient) PushSessions(ctx context.Context, req *connect.Request[v1.PushSessionsRequest]) (*connect.Response[v1.PushSessionsResponse], error) {
+	return c.pushSessions.CallUnary(ctx, req)
+}
+
+// PullConfig calls chargeplane.v1.SyncService.PullConfig.
+func (c *syncServiceClient) PullConfig(ctx context.Context, req *connect.Request[v1.PullConfigRequest]) (*connect.Response[v1.PullConfigResponse], error) {
+	return c.pullConfig.CallUnary(ctx, req)
 }
 
 // SyncServiceHandler is an implementation of the chargeplane.v1.SyncService service.
@@ -81,6 +118,14 @@ type SyncServiceHandler interface {
 	// is reachable, compares versions and learns how far the cloud has stored its
 	// events.
 	Handshake(context.Context, *connect.Request[v1.HandshakeRequest]) (*connect.Response[v1.HandshakeResponse], error)
+	// PushSessions uploads finished sessions (SessionEnded events from the
+	// edge's ledger). Idempotent: a session already stored is reported as a
+	// duplicate, never stored twice. The edge marks a session synced only when
+	// its seq is in stored_seqs or duplicate_seqs.
+	PushSessions(context.Context, *connect.Request[v1.PushSessionsRequest]) (*connect.Response[v1.PushSessionsResponse], error)
+	// PullConfig returns the site configuration the edge needs offline: card
+	// cache with balances and offline credit, unknown-card policy, tariff.
+	PullConfig(context.Context, *connect.Request[v1.PullConfigRequest]) (*connect.Response[v1.PullConfigResponse], error)
 }
 
 // NewSyncServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -96,10 +141,26 @@ func NewSyncServiceHandler(svc SyncServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(syncServiceMethods.ByName("Handshake")),
 		connect.WithHandlerOptions(opts...),
 	)
+	syncServicePushSessionsHandler := connect.NewUnaryHandler(
+		SyncServicePushSessionsProcedure,
+		svc.PushSessions,
+		connect.WithSchema(syncServiceMethods.ByName("PushSessions")),
+		connect.WithHandlerOptions(opts...),
+	)
+	syncServicePullConfigHandler := connect.NewUnaryHandler(
+		SyncServicePullConfigProcedure,
+		svc.PullConfig,
+		connect.WithSchema(syncServiceMethods.ByName("PullConfig")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/chargeplane.v1.SyncService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SyncServiceHandshakeProcedure:
 			syncServiceHandshakeHandler.ServeHTTP(w, r)
+		case SyncServicePushSessionsProcedure:
+			syncServicePushSessionsHandler.ServeHTTP(w, r)
+		case SyncServicePullConfigProcedure:
+			syncServicePullConfigHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -111,4 +172,12 @@ type UnimplementedSyncServiceHandler struct{}
 
 func (UnimplementedSyncServiceHandler) Handshake(context.Context, *connect.Request[v1.HandshakeRequest]) (*connect.Response[v1.HandshakeResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("chargeplane.v1.SyncService.Handshake is not implemented"))
+}
+
+func (UnimplementedSyncServiceHandler) PushSessions(context.Context, *connect.Request[v1.PushSessionsRequest]) (*connect.Response[v1.PushSessionsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("chargeplane.v1.SyncService.PushSessions is not implemented"))
+}
+
+func (UnimplementedSyncServiceHandler) PullConfig(context.Context, *connect.Request[v1.PullConfigRequest]) (*connect.Response[v1.PullConfigResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("chargeplane.v1.SyncService.PullConfig is not implemented"))
 }
