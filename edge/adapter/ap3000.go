@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/chargeplane/chargeplane/edge/command"
 	"github.com/chargeplane/chargeplane/edge/gateway"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 	"github.com/chargeplane/chargeplane/shared/protocol/ap3000"
@@ -555,11 +556,11 @@ func (s *ap3000Session) cardSwipe(ctx context.Context, f *ap3000.Frame, m *ap300
 	go func() {
 		defer s.wg.Done()
 		limit := &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_DurationS{DurationS: int64(apCardStartLimit / time.Second)}}
-		res, err := s.start(s.ctx, Command{Kind: CommandStart, Connector: connector, Limit: limit}, "card", card)
+		res, err := s.start(s.ctx, command.Command{Kind: command.Start, Connector: connector, Limit: limit}, "card", card)
 		switch {
 		case err != nil:
 			s.log.Warn("card start failed", "connector", connector, "err", err)
-		case res.Status != ResultAccepted:
+		case res.Status != command.ResultAccepted:
 			s.log.Warn("card start refused by the charger", "connector", connector, "detail", res.Detail)
 		}
 	}()

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/chargeplane/chargeplane/edge/command"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 	"github.com/chargeplane/chargeplane/shared/protocol/ap3000"
 )
@@ -17,27 +18,27 @@ import (
 // do carries one command to the device (see AP3000 for the kinds). A command
 // the device never answers within the retries is a timed_out result, not an
 // error.
-func (s *ap3000Session) do(ctx context.Context, cmd Command) (Result, error) {
+func (s *ap3000Session) do(ctx context.Context, cmd command.Command) (command.Result, error) {
 	var (
-		res Result
+		res command.Result
 		err error
 	)
 	switch cmd.Kind {
-	case CommandStart:
+	case command.Start:
 		res, err = s.start(ctx, cmd, "remote", "")
-	case CommandStop:
+	case command.Stop:
 		res, err = s.stop(ctx, cmd)
-	case CommandQueryStatus:
+	case command.QueryStatus:
 		res, err = s.queryStatus(ctx)
-	case CommandQueryParameters:
+	case command.QueryParameters:
 		res, err = s.queryParams(ctx)
-	case CommandSetParameters:
+	case command.SetParameters:
 		res, err = s.setParams(ctx, cmd.Params)
 	default:
-		return Result{}, fmt.Errorf("%w: %q", ErrUnsupported, cmd.Kind)
+		return command.Result{}, fmt.Errorf("%w: %q", command.ErrUnsupported, cmd.Kind)
 	}
 	if errors.Is(err, errTimedOut) {
-		return Result{Status: ResultTimedOut, Detail: err.Error()}, nil
+		return command.Result{Status: command.ResultTimedOut, Detail: err.Error()}, nil
 	}
 	return res, err
 }
@@ -53,7 +54,7 @@ func (s *ap3000Session) exchange(ctx context.Context, body ap3000.Message) (*ap3
 	defer s.releaseMessageID(id)
 	frame, err := ap3000.Append(nil, &ap3000.Frame{PhysicalID: s.phy, MessageID: id, Body: body})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidCommand, err)
+		return nil, fmt.Errorf("%w: %w", command.ErrInvalidCommand, err)
 	}
 	reply, forget := s.corr.expect(apCorrKey{body.Command(), id})
 	defer forget()
@@ -115,7 +116,7 @@ func (s *ap3000Session) newOrderNo(port uint8) ap3000.OrderNo {
 // apPortOf maps a connector to its 0-based port (connector = port + 1).
 func apPortOf(connector uint32) (uint8, error) {
 	if connector < 1 || connector > 0xFE {
-		return 0, fmt.Errorf("%w: connector %d out of range", ErrInvalidCommand, connector)
+		return 0, fmt.Errorf("%w: connector %d out of range", command.ErrInvalidCommand, connector)
 	}
 	return uint8(connector - 1), nil
 }
@@ -129,46 +130,46 @@ func apLimitOf(l *chargeplanev1.Limit) (ap3000.RateMode, uint16, error) {
 		return ap3000.RateTimed, 0, nil
 	case *chargeplanev1.Limit_DurationS:
 		if k.DurationS < 1 || k.DurationS > 0xFFFF {
-			return 0, 0, fmt.Errorf("%w: duration %d s out of 1–65535", ErrInvalidCommand, k.DurationS)
+			return 0, 0, fmt.Errorf("%w: duration %d s out of 1–65535", command.ErrInvalidCommand, k.DurationS)
 		}
 		return ap3000.RateTimed, uint16(k.DurationS), nil
 	case *chargeplanev1.Limit_EnergyMwh:
 		v := (k.EnergyMwh + 9999) / 10000
 		if k.EnergyMwh < 1 || v > 0xFFFF {
-			return 0, 0, fmt.Errorf("%w: energy %d mWh out of range", ErrInvalidCommand, k.EnergyMwh)
+			return 0, 0, fmt.Errorf("%w: energy %d mWh out of range", command.ErrInvalidCommand, k.EnergyMwh)
 		}
 		return ap3000.RateMetered, uint16(v), nil
 	default:
-		return 0, 0, fmt.Errorf("%w: ap3000 starts take a duration or energy limit only", ErrInvalidCommand)
+		return 0, 0, fmt.Errorf("%w: ap3000 starts take a duration or energy limit only", command.ErrInvalidCommand)
 	}
 }
 
 // start sends 0x82 start and, when the device accepts, stores SessionStarted
 // and remembers the order number for a later stop.
-func (s *ap3000Session) start(ctx context.Context, cmd Command, authMethod, card string) (Result, error) {
+func (s *ap3000Session) start(ctx context.Context, cmd command.Command, authMethod, card string) (command.Result, error) {
 	port := uint8(0xFF) // device picks (§7.2)
 	if cmd.Connector != 0 {
 		p, err := apPortOf(cmd.Connector)
 		if err != nil {
-			return Result{}, err
+			return command.Result{}, err
 		}
 		port = p
 	}
 	rate, value, err := apLimitOf(cmd.Limit)
 	if err != nil {
-		return Result{}, err
+		return command.Result{}, err
 	}
 	order := s.newOrderNo(port)
 	f, err := s.exchange(ctx, &ap3000.Charge{RateMode: rate, Port: port, Action: ap3000.ActionStart, DurationOrEnergy: value, OrderNo: order})
 	if err != nil {
-		return Result{}, err
+		return command.Result{}, err
 	}
 	r, ok := f.Body.(*ap3000.ChargeReply)
 	if !ok {
-		return Result{}, fmt.Errorf("unexpected reply %T", f.Body)
+		return command.Result{}, fmt.Errorf("unexpected reply %T", f.Body)
 	}
 	if !apChargeExecuted(r.Answer) {
-		return Result{Status: ResultRejected, Detail: r.Answer.String()}, nil
+		return command.Result{Status: command.ResultRejected, Detail: r.Answer.String()}, nil
 	}
 	if r.Port != nil {
 		port = *r.Port
@@ -184,7 +185,7 @@ func (s *ap3000Session) start(ctx context.Context, cmd Command, authMethod, card
 		p.orderNo, p.hasOrder = order, true
 		s.mu.Unlock()
 	}
-	res := Result{Status: ResultAccepted, SessionRef: order.String()}
+	res := command.Result{Status: command.ResultAccepted, SessionRef: order.String()}
 	if r.Answer != ap3000.ChargeOK {
 		res.Detail = r.Answer.String()
 	}
@@ -207,16 +208,16 @@ func apChargeExecuted(r ap3000.ChargeResult) bool {
 // stop sends 0x82 stop with the running session's order number: the one
 // given as Params["session_ref"] (32 hex digits) or the one this session
 // last saw on the connector. A wrong one is ignored by the device (§7.3).
-func (s *ap3000Session) stop(ctx context.Context, cmd Command) (Result, error) {
+func (s *ap3000Session) stop(ctx context.Context, cmd command.Command) (command.Result, error) {
 	port, err := apPortOf(cmd.Connector)
 	if err != nil {
-		return Result{}, err
+		return command.Result{}, err
 	}
 	var order ap3000.OrderNo
 	if ref := cmd.Params["session_ref"]; ref != "" {
 		b, err := hex.DecodeString(ref)
 		if err != nil || len(b) != len(order) {
-			return Result{}, fmt.Errorf("%w: session_ref %q is not 32 hex digits", ErrInvalidCommand, ref)
+			return command.Result{}, fmt.Errorf("%w: session_ref %q is not 32 hex digits", command.ErrInvalidCommand, ref)
 		}
 		copy(order[:], b)
 	} else {
@@ -228,27 +229,27 @@ func (s *ap3000Session) stop(ctx context.Context, cmd Command) (Result, error) {
 		}
 		s.mu.Unlock()
 		if !ok {
-			return Result{}, fmt.Errorf("%w: no running session known on connector %d; give session_ref", ErrInvalidCommand, cmd.Connector)
+			return command.Result{}, fmt.Errorf("%w: no running session known on connector %d; give session_ref", command.ErrInvalidCommand, cmd.Connector)
 		}
 	}
 	f, err := s.exchange(ctx, &ap3000.Charge{Port: port, Action: ap3000.ActionStop, OrderNo: order})
 	if err != nil {
-		return Result{}, err
+		return command.Result{}, err
 	}
 	r, ok := f.Body.(*ap3000.ChargeReply)
 	if !ok {
-		return Result{}, fmt.Errorf("unexpected reply %T", f.Body)
+		return command.Result{}, fmt.Errorf("unexpected reply %T", f.Body)
 	}
 	if !apChargeExecuted(r.Answer) {
-		return Result{Status: ResultRejected, Detail: r.Answer.String(), SessionRef: order.String()}, nil
+		return command.Result{Status: command.ResultRejected, Detail: r.Answer.String(), SessionRef: order.String()}, nil
 	}
-	return Result{Status: ResultAccepted, SessionRef: order.String()}, nil
+	return command.Result{Status: command.ResultAccepted, SessionRef: order.String()}, nil
 }
 
 // queryStatus sends 0x81, which has no reply of its own: the device answers
 // with its registration and heartbeats (§5), and the next heartbeat is the
 // result.
-func (s *ap3000Session) queryStatus(ctx context.Context) (Result, error) {
+func (s *ap3000Session) queryStatus(ctx context.Context) (command.Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.ctx, cancel)()
@@ -270,11 +271,11 @@ func (s *ap3000Session) queryStatus(ctx context.Context) (Result, error) {
 	defer s.releaseMessageID(id)
 	frame, err := ap3000.Append(nil, &ap3000.Frame{PhysicalID: s.phy, MessageID: id, Body: &ap3000.QueryDevice{}})
 	if err != nil {
-		return Result{}, fmt.Errorf("encode query: %w", err)
+		return command.Result{}, fmt.Errorf("encode query: %w", err)
 	}
 	f, err := sendAndWait(ctx, func() error { return s.send(ctx, frame) }, ch, s.a.deps.CommandTimeout, s.a.deps.CommandRetries)
 	if err != nil {
-		return Result{}, err
+		return command.Result{}, err
 	}
 	v := map[string]string{}
 	var statuses []ap3000.PortStatus
@@ -300,7 +301,7 @@ func (s *ap3000Session) queryStatus(ctx context.Context) (Result, error) {
 		v[fmt.Sprintf("connector_%d_status", i+1)] = name
 		v[fmt.Sprintf("connector_%d_raw_status", i+1)] = fmt.Sprintf("0x%02x", uint8(st))
 	}
-	return Result{Status: ResultAccepted, Values: v}, nil
+	return command.Result{Status: command.ResultAccepted, Values: v}, nil
 }
 
 // The parameters query_parameters returns and set_parameters accepts: the
@@ -357,19 +358,19 @@ func (s *ap3000Session) readLimits(ctx context.Context) (ap3000.Limits, error) {
 	return r.Params, nil
 }
 
-func (s *ap3000Session) queryParams(ctx context.Context) (Result, error) {
+func (s *ap3000Session) queryParams(ctx context.Context) (command.Result, error) {
 	rp, err := s.readRunParams(ctx)
 	if err != nil {
-		return Result{}, err
+		return command.Result{}, err
 	}
 	lim, err := s.readLimits(ctx)
 	if err != nil {
-		return Result{}, err
+		return command.Result{}, err
 	}
 	v := map[string]string{}
 	apRunParamsValues(rp, v)
 	apLimitsValues(lim, v)
-	return Result{Status: ResultAccepted, Values: v}, nil
+	return command.Result{Status: command.ResultAccepted, Values: v}, nil
 }
 
 // apParamValue parses a set_parameters value: a decimal integer that, divided
@@ -377,23 +378,23 @@ func (s *ap3000Session) queryParams(ctx context.Context) (Result, error) {
 func apParamValue(name, text string, div, maxV int) (uint16, error) {
 	n, err := strconv.Atoi(text)
 	if err != nil || n < 0 || n%div != 0 || n/div > maxV {
-		return 0, fmt.Errorf("%w: parameter %s=%q", ErrInvalidCommand, name, text)
+		return 0, fmt.Errorf("%w: parameter %s=%q", command.ErrInvalidCommand, name, text)
 	}
 	return uint16(n / div), nil
 }
 
 // setParams reads the groups the parameters belong to, changes the given
 // values and writes each group back (0x83 / 0x85 set whole groups).
-func (s *ap3000Session) setParams(ctx context.Context, params map[string]string) (Result, error) {
+func (s *ap3000Session) setParams(ctx context.Context, params map[string]string) (command.Result, error) {
 	if len(params) == 0 {
-		return Result{}, fmt.Errorf("%w: no parameters", ErrInvalidCommand)
+		return command.Result{}, fmt.Errorf("%w: no parameters", command.ErrInvalidCommand)
 	}
 	groups := map[int]bool{}
 	names := make([]string, 0, len(params))
 	for name := range params {
 		g, ok := ap3000ParamNames[name]
 		if !ok {
-			return Result{}, fmt.Errorf("%w: unknown parameter %q", ErrInvalidCommand, name)
+			return command.Result{}, fmt.Errorf("%w: unknown parameter %q", command.ErrInvalidCommand, name)
 		}
 		groups[g] = true
 		names = append(names, name)
@@ -411,7 +412,7 @@ func (s *ap3000Session) setParams(ctx context.Context, params map[string]string)
 		}
 		n, err := apParamValue(name, params[name], div, maxV)
 		if err != nil {
-			return Result{}, err
+			return command.Result{}, err
 		}
 		parsed[name] = n
 	}
@@ -419,7 +420,7 @@ func (s *ap3000Session) setParams(ctx context.Context, params map[string]string)
 	if groups[1] {
 		rp, err := s.readRunParams(ctx)
 		if err != nil {
-			return Result{}, err
+			return command.Result{}, err
 		}
 		for name, n := range parsed {
 			switch name {
@@ -439,17 +440,17 @@ func (s *ap3000Session) setParams(ctx context.Context, params map[string]string)
 		}
 		f, err := s.exchange(ctx, &ap3000.SetRunParams1{Params: rp})
 		if err != nil {
-			return Result{}, err
+			return command.Result{}, err
 		}
 		if r, ok := f.Body.(*ap3000.SetRunParams1Reply); !ok || r.Answer != ap3000.AnswerOK {
-			return Result{Status: ResultRejected, Detail: fmt.Sprintf("run parameters refused: %v", f.Body)}, nil
+			return command.Result{Status: command.ResultRejected, Detail: fmt.Sprintf("run parameters refused: %v", f.Body)}, nil
 		}
 		apRunParamsValues(rp, v)
 	}
 	if groups[2] {
 		lim, err := s.readLimits(ctx)
 		if err != nil {
-			return Result{}, err
+			return command.Result{}, err
 		}
 		for name, n := range parsed {
 			switch name {
@@ -460,7 +461,7 @@ func (s *ap3000Session) setParams(ctx context.Context, params map[string]string)
 			case "over_voltage_mv", "under_voltage_mv":
 				// Both voltages are optional together on the wire (§7.2).
 				if lim.OverVoltage == nil || lim.UnderVoltage == nil {
-					return Result{Status: ResultRejected, Detail: "device firmware has no voltage limits"}, nil
+					return command.Result{Status: command.ResultRejected, Detail: "device firmware has no voltage limits"}, nil
 				}
 				if name == "over_voltage_mv" {
 					lim.OverVoltage = &n
@@ -471,12 +472,12 @@ func (s *ap3000Session) setParams(ctx context.Context, params map[string]string)
 		}
 		f, err := s.exchange(ctx, &ap3000.SetLimits{Params: lim})
 		if err != nil {
-			return Result{}, err
+			return command.Result{}, err
 		}
 		if r, ok := f.Body.(*ap3000.SetLimitsReply); !ok || r.Answer != ap3000.AnswerOK {
-			return Result{Status: ResultRejected, Detail: fmt.Sprintf("limits refused: %v", f.Body)}, nil
+			return command.Result{Status: command.ResultRejected, Detail: fmt.Sprintf("limits refused: %v", f.Body)}, nil
 		}
 		apLimitsValues(lim, v)
 	}
-	return Result{Status: ResultAccepted, Values: v}, nil
+	return command.Result{Status: command.ResultAccepted, Values: v}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chargeplane/chargeplane/edge/command"
 	"github.com/chargeplane/chargeplane/edge/control"
 	"github.com/chargeplane/chargeplane/edge/gateway"
 	"github.com/chargeplane/chargeplane/edge/store"
@@ -374,12 +375,12 @@ func TestAP3000StartStopCommands(t *testing.T) {
 	ctx := context.Background()
 
 	type outcome struct {
-		res Result
+		res command.Result
 		err error
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		res, err := h.registry.Do(ctx, "3b37ab04", "ap3000", Command{ID: "c1", Kind: CommandStart, Connector: 1,
+		res, err := h.registry.Do(ctx, "3b37ab04", "ap3000", command.Command{ID: "c1", Kind: command.Start, Connector: 1,
 			Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_EnergyMwh{EnergyMwh: 1_000_000}}})
 		done <- outcome{res, err}
 	}()
@@ -393,20 +394,20 @@ func TestAP3000StartStopCommands(t *testing.T) {
 	d.sendFrame(&ap3000.Frame{PhysicalID: f.PhysicalID, MessageID: f.MessageID + 100, Body: &ap3000.ChargeReply{Answer: ap3000.ChargeNoPlug}})
 	d.sendFrame(&ap3000.Frame{PhysicalID: f.PhysicalID, MessageID: f.MessageID, Body: &ap3000.ChargeReply{OrderNo: &c.OrderNo, Port: &port, WaitingPorts: new(uint16)}})
 	o := <-done
-	if o.err != nil || o.res.Status != ResultAccepted || o.res.SessionRef != c.OrderNo.String() {
+	if o.err != nil || o.res.Status != command.ResultAccepted || o.res.SessionRef != c.OrderNo.String() {
 		t.Fatalf("start: %+v, %v; want accepted with ref %s", o.res, o.err, c.OrderNo)
 	}
 	evs := h.events(t)
 	if ss := apOfKind[*chargeplanev1.Event_SessionStarted](evs); len(ss) != 1 || ss[0].GetSessionStarted().GetAuthMethod() != "remote" || ss[0].GetConnector() != 1 {
 		t.Errorf("session started %v", ss)
 	}
-	if cr := apOfKind[*chargeplanev1.Event_CommandResult](evs); len(cr) != 1 || cr[0].GetCommandResult().GetStatus() != ResultAccepted || cr[0].GetCommandResult().GetCommandId() != "c1" {
+	if cr := apOfKind[*chargeplanev1.Event_CommandResult](evs); len(cr) != 1 || cr[0].GetCommandResult().GetStatus() != command.ResultAccepted || cr[0].GetCommandResult().GetCommandId() != "c1" {
 		t.Errorf("command results %v", cr)
 	}
 
 	// Stop uses the order number of the running session.
 	go func() {
-		res, err := h.registry.Do(ctx, "3b37ab04", "ap3000", Command{ID: "c2", Kind: CommandStop, Connector: 1})
+		res, err := h.registry.Do(ctx, "3b37ab04", "ap3000", command.Command{ID: "c2", Kind: command.Stop, Connector: 1})
 		done <- outcome{res, err}
 	}()
 	f2 := d.nextDecoded()
@@ -415,19 +416,19 @@ func TestAP3000StartStopCommands(t *testing.T) {
 		t.Fatalf("stop frame %#v (id %d), want a stop of %s with a fresh id", f2.Body, f2.MessageID, c.OrderNo)
 	}
 	d.sendFrame(&ap3000.Frame{PhysicalID: f2.PhysicalID, MessageID: f2.MessageID, Body: &ap3000.ChargeReply{Answer: ap3000.ChargeSameState}})
-	if o := <-done; o.err != nil || o.res.Status != ResultRejected || o.res.Detail == "" {
+	if o := <-done; o.err != nil || o.res.Status != command.ResultRejected || o.res.Detail == "" {
 		t.Errorf("stop answered 'same state': %+v, %v; want rejected with detail", o.res, o.err)
 	}
 
 	// Unsupported and malformed commands never reach the device.
-	if _, err := h.registry.Do(ctx, "3b37ab04", "ap3000", Command{ID: "c3", Kind: CommandOTA}); !errors.Is(err, ErrUnsupported) {
+	if _, err := h.registry.Do(ctx, "3b37ab04", "ap3000", command.Command{ID: "c3", Kind: command.OTA}); !errors.Is(err, command.ErrUnsupported) {
 		t.Errorf("ota: %v, want ErrUnsupported", err)
 	}
-	if _, err := h.registry.Do(ctx, "3b37ab04", "ap3000", Command{ID: "c4", Kind: CommandStop, Connector: 2}); !errors.Is(err, ErrInvalidCommand) {
+	if _, err := h.registry.Do(ctx, "3b37ab04", "ap3000", command.Command{ID: "c4", Kind: command.Stop, Connector: 2}); !errors.Is(err, command.ErrInvalidCommand) {
 		t.Errorf("stop without a session: %v, want ErrInvalidCommand", err)
 	}
-	if _, err := h.registry.Do(ctx, "3b37ab04", "ap3000", Command{ID: "c5", Kind: CommandStart, Connector: 1,
-		Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_AmountFen{AmountFen: 100}}}); !errors.Is(err, ErrInvalidCommand) {
+	if _, err := h.registry.Do(ctx, "3b37ab04", "ap3000", command.Command{ID: "c5", Kind: command.Start, Connector: 1,
+		Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_AmountFen{AmountFen: 100}}}); !errors.Is(err, command.ErrInvalidCommand) {
 		t.Errorf("start by amount: %v, want ErrInvalidCommand", err)
 	}
 }
@@ -436,9 +437,9 @@ func TestAP3000QueryAndSetParameters(t *testing.T) {
 	h := startAP3000(t, control.DefaultAuthConfig(), 5*time.Second, 0)
 	d := apIdentify(t, h)
 	ctx := context.Background()
-	done := make(chan Result, 1)
+	done := make(chan command.Result, 1)
 	go func() {
-		res, err := h.registry.Do(ctx, "3b37ab04", "ap3000", Command{ID: "p1", Kind: CommandSetParameters,
+		res, err := h.registry.Do(ctx, "3b37ab04", "ap3000", command.Command{ID: "p1", Kind: command.SetParameters,
 			Params: map[string]string{"heartbeat_interval_s": "60"}})
 		if err != nil {
 			t.Error(err)
@@ -459,11 +460,11 @@ func TestAP3000QueryAndSetParameters(t *testing.T) {
 		t.Fatalf("second frame %#v, want 0x83 with %+v", f.Body, cur)
 	}
 	d.sendFrame(&ap3000.Frame{PhysicalID: f.PhysicalID, MessageID: f.MessageID, Body: &ap3000.SetRunParams1Reply{}})
-	if res := <-done; res.Status != ResultAccepted || res.Values["heartbeat_interval_s"] != "60" || res.Values["float_time_s"] != "3600" {
+	if res := <-done; res.Status != command.ResultAccepted || res.Values["heartbeat_interval_s"] != "60" || res.Values["float_time_s"] != "3600" {
 		t.Errorf("set_parameters: %+v", res)
 	}
-	if _, err := h.registry.Do(ctx, "3b37ab04", "ap3000", Command{ID: "p2", Kind: CommandSetParameters,
-		Params: map[string]string{"colour": "red"}}); !errors.Is(err, ErrInvalidCommand) {
+	if _, err := h.registry.Do(ctx, "3b37ab04", "ap3000", command.Command{ID: "p2", Kind: command.SetParameters,
+		Params: map[string]string{"colour": "red"}}); !errors.Is(err, command.ErrInvalidCommand) {
 		t.Errorf("unknown parameter: %v, want ErrInvalidCommand", err)
 	}
 }
@@ -471,9 +472,9 @@ func TestAP3000QueryAndSetParameters(t *testing.T) {
 func TestAP3000QueryStatus(t *testing.T) {
 	h := startAP3000(t, control.DefaultAuthConfig(), 5*time.Second, 0)
 	d := apIdentify(t, h)
-	done := make(chan Result, 1)
+	done := make(chan command.Result, 1)
 	go func() {
-		res, err := h.registry.Do(context.Background(), "3b37ab04", "ap3000", Command{ID: "q1", Kind: CommandQueryStatus})
+		res, err := h.registry.Do(context.Background(), "3b37ab04", "ap3000", command.Command{ID: "q1", Kind: command.QueryStatus})
 		if err != nil {
 			t.Error(err)
 		}
@@ -485,7 +486,7 @@ func TestAP3000QueryStatus(t *testing.T) {
 	d.send(apHB)
 	d.expect(apHBAck)
 	res := <-done
-	if res.Status != ResultAccepted || res.Values["connectors"] != "2" || res.Values["connector_2_status"] != "CONNECTOR_STATUS_AVAILABLE" || res.Values["signal"] != "9" {
+	if res.Status != command.ResultAccepted || res.Values["connectors"] != "2" || res.Values["connector_2_status"] != "CONNECTOR_STATUS_AVAILABLE" || res.Values["signal"] != "9" {
 		t.Errorf("query_status: %+v", res)
 	}
 }
@@ -494,9 +495,9 @@ func TestAP3000CommandTimesOut(t *testing.T) {
 	const retries = 2
 	h := startAP3000(t, control.DefaultAuthConfig(), 100*time.Millisecond, retries)
 	d := apIdentify(t, h)
-	done := make(chan Result, 1)
+	done := make(chan command.Result, 1)
 	go func() {
-		res, err := h.registry.Do(context.Background(), "3b37ab04", "ap3000", Command{ID: "t1", Kind: CommandStart, Connector: 2})
+		res, err := h.registry.Do(context.Background(), "3b37ab04", "ap3000", command.Command{ID: "t1", Kind: command.Start, Connector: 2})
 		if err != nil {
 			t.Error(err)
 		}
@@ -509,11 +510,11 @@ func TestAP3000CommandTimesOut(t *testing.T) {
 			t.Fatalf("resend %d: %x, want the same frame %x", i+1, again, first)
 		}
 	}
-	if res := <-done; res.Status != ResultTimedOut {
+	if res := <-done; res.Status != command.ResultTimedOut {
 		t.Fatalf("result %+v, want timed_out", res)
 	}
 	cr := apOfKind[*chargeplanev1.Event_CommandResult](h.events(t))
-	if len(cr) != 1 || cr[0].GetCommandResult().GetStatus() != ResultTimedOut || cr[0].GetCommandResult().GetCommand() != CommandStart {
+	if len(cr) != 1 || cr[0].GetCommandResult().GetStatus() != command.ResultTimedOut || cr[0].GetCommandResult().GetCommand() != command.Start {
 		t.Errorf("command results %v, want one timed_out start", cr)
 	}
 	if n := len(apOfKind[*chargeplanev1.Event_SessionStarted](h.events(t))); n != 0 {

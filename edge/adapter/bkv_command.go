@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/chargeplane/chargeplane/edge/command"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 	"github.com/chargeplane/chargeplane/shared/protocol/bkv"
 )
@@ -66,14 +67,14 @@ func (s *bkvSession) deliver(f *bkv.Frame) string {
 }
 
 // do carries one command to the gateway and waits for its reply.
-func (s *bkvSession) do(ctx context.Context, cmd Command) (Result, error) {
+func (s *bkvSession) do(ctx context.Context, cmd command.Command) (command.Result, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stop := context.AfterFunc(s.life, func() { cancel(errBKVSessionClosed) }) //nolint:contextcheck // the session's lifetime cancels the command's ctx, not the reverse
 	defer stop()
 	res, err := s.doKind(ctx, cmd)
 	if err != nil && errors.Is(context.Cause(ctx), errBKVSessionClosed) {
-		return res, fmt.Errorf("%w: connection closed while waiting for the reply", ErrNotConnected)
+		return res, fmt.Errorf("%w: connection closed while waiting for the reply", command.ErrNotConnected)
 	}
 	return res, err
 }
@@ -81,14 +82,14 @@ func (s *bkvSession) do(ctx context.Context, cmd Command) (Result, error) {
 // errBKVSessionClosed cancels commands of a session that ended.
 var errBKVSessionClosed = errors.New("bkv session closed")
 
-func (s *bkvSession) doKind(ctx context.Context, cmd Command) (Result, error) {
+func (s *bkvSession) doKind(ctx context.Context, cmd command.Command) (command.Result, error) {
 	switch cmd.Kind {
-	case CommandStart:
+	case command.Start:
 		return s.doStart(ctx, cmd)
-	case CommandStop:
+	case command.Stop:
 		socket, port, ok := bkvSocketPort(cmd.Connector)
 		if !ok {
-			return Result{}, fmt.Errorf("%w: connector %d", ErrInvalidCommand, cmd.Connector)
+			return command.Result{}, fmt.Errorf("%w: connector %d", command.ErrInvalidCommand, cmd.Connector)
 		}
 		s.mu.Lock()
 		ps := s.port(cmd.Connector)
@@ -101,18 +102,18 @@ func (s *bkvSession) doKind(ctx context.Context, cmd Command) (Result, error) {
 		if r != nil {
 			res = bkvResult(r.Result)
 		}
-		if err != nil || res.Status != ResultAccepted {
+		if err != nil || res.Status != command.ResultAccepted {
 			s.mu.Lock()
 			s.port(cmd.Connector).stopping = false
 			s.mu.Unlock()
 		}
 		return res, err
-	case CommandPair, CommandUnpair:
+	case command.Pair, command.Unpair:
 		socket, mac, err := bkvNodeArgs(cmd)
 		if err != nil {
-			return Result{}, err
+			return command.Result{}, err
 		}
-		if cmd.Kind == CommandPair {
+		if cmd.Kind == command.Pair {
 			r, res, err := bkvCall[*bkv.AddNodeResult](ctx, s, bkv.CommandNetwork, &bkv.AddNode{Socket: socket, MAC: mac})
 			if r != nil {
 				res = bkvResult(r.Result)
@@ -124,23 +125,23 @@ func (s *bkvSession) doKind(ctx context.Context, cmd Command) (Result, error) {
 			res = bkvResult(r.Result)
 		}
 		return res, err
-	case CommandQueryStatus:
+	case command.QueryStatus:
 		return s.doQueryStatus(ctx, cmd)
-	case CommandSetParameters, CommandQueryParameters:
+	case command.SetParameters, command.QueryParameters:
 		return s.doParams(ctx, cmd)
-	case CommandOTA:
+	case command.OTA:
 		return s.doOTA(ctx, cmd)
 	default:
-		return Result{}, fmt.Errorf("%w: %q", ErrUnsupported, cmd.Kind)
+		return command.Result{}, fmt.Errorf("%w: %q", command.ErrUnsupported, cmd.Kind)
 	}
 }
 
 // doStart starts a port with 0x07 by time or energy (§7.4). A nil limit is
 // the longest the protocol allows: 900 minutes.
-func (s *bkvSession) doStart(ctx context.Context, cmd Command) (Result, error) {
+func (s *bkvSession) doStart(ctx context.Context, cmd command.Command) (command.Result, error) {
 	socket, port, ok := bkvSocketPort(cmd.Connector)
 	if !ok {
-		return Result{}, fmt.Errorf("%w: connector %d", ErrInvalidCommand, cmd.Connector)
+		return command.Result{}, fmt.Errorf("%w: connector %d", command.ErrInvalidCommand, cmd.Connector)
 	}
 	ctl := &bkv.Control{Socket: socket, Port: port, Switch: bkv.SwitchOn, Mode: bkv.ControlByTime, Minutes: 900}
 	limit := cmd.Limit
@@ -150,17 +151,17 @@ func (s *bkvSession) doStart(ctx context.Context, cmd Command) (Result, error) {
 	case *chargeplanev1.Limit_DurationS:
 		minutes := (k.DurationS + 59) / 60
 		if minutes < 1 || minutes > 900 {
-			return Result{}, fmt.Errorf("%w: duration %d s outside 1–900 minutes", ErrInvalidCommand, k.DurationS)
+			return command.Result{}, fmt.Errorf("%w: duration %d s outside 1–900 minutes", command.ErrInvalidCommand, k.DurationS)
 		}
 		ctl.Minutes = uint16(minutes) //nolint:gosec // range checked
 	case *chargeplanev1.Limit_EnergyMwh:
 		wh := (k.EnergyMwh + 999) / 1000
 		if wh < 1 || wh > 0xFFFF {
-			return Result{}, fmt.Errorf("%w: energy %d mWh outside 1–65535 Wh", ErrInvalidCommand, k.EnergyMwh)
+			return command.Result{}, fmt.Errorf("%w: energy %d mWh outside 1–65535 Wh", command.ErrInvalidCommand, k.EnergyMwh)
 		}
 		ctl.Mode, ctl.Minutes, ctl.Energy = bkv.ControlByEnergy, 0, uint16(wh) //nolint:gosec // range checked
 	default:
-		return Result{}, fmt.Errorf("%w: bkv 0x07 starts by time or energy only", ErrUnsupported)
+		return command.Result{}, fmt.Errorf("%w: bkv 0x07 starts by time or energy only", command.ErrUnsupported)
 	}
 	r, res, err := bkvCall[*bkv.ControlResult](ctx, s, bkv.CommandCharge, ctl)
 	if r == nil {
@@ -189,10 +190,10 @@ func (s *bkvSession) doStart(ctx context.Context, cmd Command) (Result, error) {
 // doQueryStatus asks one socket for its ports (0x1D). The guide's gateway
 // answers 0x1C; the captured one sends a 0x1017 report instead (§7.3), which
 // the session loop also delivers here.
-func (s *bkvSession) doQueryStatus(ctx context.Context, cmd Command) (Result, error) {
+func (s *bkvSession) doQueryStatus(ctx context.Context, cmd command.Command) (command.Result, error) {
 	socket, err := bkvSocketArg(cmd)
 	if err != nil {
-		return Result{}, err
+		return command.Result{}, err
 	}
 	id := s.newMsgID()
 	s.mu.Lock()
@@ -209,7 +210,7 @@ func (s *bkvSession) doQueryStatus(ctx context.Context, cmd Command) (Result, er
 	if r == nil {
 		return res, err
 	}
-	res = Result{Status: ResultAccepted, Values: map[string]string{
+	res = command.Result{Status: command.ResultAccepted, Values: map[string]string{
 		"socket_firmware": fmt.Sprintf("%04x", r.SocketFirmware), "temperature": strconv.Itoa(int(r.Temperature)),
 		"rssi": strconv.Itoa(int(r.RSSI)),
 	}}
@@ -223,13 +224,13 @@ func (s *bkvSession) doQueryStatus(ctx context.Context, cmd Command) (Result, er
 }
 
 // doParams sets or reads socket parameters with 0x1000/0x1011 and 0x1012 (§7.9).
-func (s *bkvSession) doParams(ctx context.Context, cmd Command) (Result, error) {
+func (s *bkvSession) doParams(ctx context.Context, cmd command.Command) (command.Result, error) {
 	socket, err := bkvSocketArg(cmd)
 	if err != nil {
-		return Result{}, err
+		return command.Result{}, err
 	}
 	id := s.newMsgID()
-	if cmd.Kind == CommandQueryParameters {
+	if cmd.Kind == command.QueryParameters {
 		r, res, err := bkvCallID[*bkv.ParamQueryResult](ctx, s, bkv.CommandBKV, id, bkv.BKVParamQuery, &bkv.ParamQuery{Seq: uint64(id), Socket: socket})
 		if r == nil {
 			return res, err
@@ -248,16 +249,16 @@ func (s *bkvSession) doParams(ctx context.Context, cmd Command) (Result, error) 
 		}
 		p, ok := bkvParamNames[name]
 		if !ok || !p.settable {
-			return Result{}, fmt.Errorf("%w: parameter %q cannot be set", ErrInvalidCommand, name)
+			return command.Result{}, fmt.Errorf("%w: parameter %q cannot be set", command.ErrInvalidCommand, name)
 		}
 		n, err := strconv.ParseUint(v, 10, 32)
 		if err != nil || n >= 1<<(8*p.key.Size()) {
-			return Result{}, fmt.Errorf("%w: parameter %q = %q: not an integer of %d bytes", ErrInvalidCommand, name, v, p.key.Size())
+			return command.Result{}, fmt.Errorf("%w: parameter %q = %q: not an integer of %d bytes", command.ErrInvalidCommand, name, v, p.key.Size())
 		}
 		params = append(params, bkv.Param{Key: p.key, Value: uint32(n)})
 	}
 	if len(params) == 0 {
-		return Result{}, fmt.Errorf("%w: no parameters to set", ErrInvalidCommand)
+		return command.Result{}, fmt.Errorf("%w: no parameters to set", command.ErrInvalidCommand)
 	}
 	sort.Slice(params, func(i, j int) bool { return params[i].Key < params[j].Key })
 	r, res, err := bkvCallID[*bkv.ParamSetResult](ctx, s, bkv.CommandBKV, id, bkv.BKVParamSet, &bkv.ParamSet{Seq: uint64(id), Socket: socket, Params: params})
@@ -269,54 +270,54 @@ func (s *bkvSession) doParams(ctx context.Context, cmd Command) (Result, error) 
 
 // doOTA tells the gateway to fetch firmware over FTP (0x0007, §6.3). The
 // protocol documents no reply, so the command is accepted once written.
-func (s *bkvSession) doOTA(ctx context.Context, cmd Command) (Result, error) {
+func (s *bkvSession) doOTA(ctx context.Context, cmd command.Command) (command.Result, error) {
 	server, err := netip.ParseAddrPort(cmd.Params["server"])
 	if err != nil || !server.Addr().Is4() {
-		return Result{}, fmt.Errorf("%w: server %q: want IPv4 host:port", ErrInvalidCommand, cmd.Params["server"])
+		return command.Result{}, fmt.Errorf("%w: server %q: want IPv4 host:port", command.ErrInvalidCommand, cmd.Params["server"])
 	}
 	file := cmd.Params["file"]
 	if file == "" || len(file) > 13 {
-		return Result{}, fmt.Errorf("%w: file %q: want 1–13 ASCII bytes", ErrInvalidCommand, file)
+		return command.Result{}, fmt.Errorf("%w: file %q: want 1–13 ASCII bytes", command.ErrInvalidCommand, file)
 	}
 	for i := range len(file) {
 		if file[i] < 0x20 || file[i] > 0x7e {
-			return Result{}, fmt.Errorf("%w: file %q: want ASCII", ErrInvalidCommand, file)
+			return command.Result{}, fmt.Errorf("%w: file %q: want ASCII", command.ErrInvalidCommand, file)
 		}
 	}
 	frame, err := bkv.Append(nil, &bkv.Frame{Direction: bkv.Down, Command: bkv.CommandOTA, MsgID: s.newMsgID(), GatewayID: s.gatewayID,
 		Body: &bkv.OTA{Target: bkv.OTATargetGateway, Server: server, File: file}})
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrInvalidCommand, err)
+		return command.Result{}, fmt.Errorf("%w: %w", command.ErrInvalidCommand, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return Result{}, fmt.Errorf("ota: %w", err)
+		return command.Result{}, fmt.Errorf("ota: %w", err)
 	}
 	if err := writeFrame(s.a.deps, s.c, protoBKV, frame); err != nil {
-		return Result{}, fmt.Errorf("send ota: %w", err)
+		return command.Result{}, fmt.Errorf("send ota: %w", err)
 	}
-	return Result{Status: ResultAccepted, Detail: "sent; bkv defines no OTA reply"}, nil
+	return command.Result{Status: command.ResultAccepted, Detail: "sent; bkv defines no OTA reply"}, nil
 }
 
 // bkvCall sends body under command with a fresh msg id and waits for the
 // reply of type R (same sub-command, §4).
-func bkvCall[R bkv.Message](ctx context.Context, s *bkvSession, command uint16, body interface {
+func bkvCall[R bkv.Message](ctx context.Context, s *bkvSession, cmdCode uint16, body interface {
 	bkv.Message
 	SubCommand() uint8
 },
-) (R, Result, error) {
-	return bkvCallID[R](ctx, s, command, s.newMsgID(), uint16(body.SubCommand()), body)
+) (R, command.Result, error) {
+	return bkvCallID[R](ctx, s, cmdCode, s.newMsgID(), uint16(body.SubCommand()), body)
 }
 
 // bkvCallID sends body with msg id id and waits for the reply keyed by
 // (command, sub, id), resending the same frame on timeout. A reply of the
 // wrong type is a rejected result; no reply at all is a timed_out result.
-func bkvCallID[R bkv.Message](ctx context.Context, s *bkvSession, command uint16, id uint32, sub uint16, body bkv.Message) (R, Result, error) {
+func bkvCallID[R bkv.Message](ctx context.Context, s *bkvSession, cmdCode uint16, id uint32, sub uint16, body bkv.Message) (R, command.Result, error) {
 	var zero R
-	frame, err := bkv.Append(nil, &bkv.Frame{Direction: bkv.Down, Command: command, MsgID: id, GatewayID: s.gatewayID, Body: body})
+	frame, err := bkv.Append(nil, &bkv.Frame{Direction: bkv.Down, Command: cmdCode, MsgID: id, GatewayID: s.gatewayID, Body: body})
 	if err != nil {
-		return zero, Result{}, fmt.Errorf("%w: %w", ErrInvalidCommand, err)
+		return zero, command.Result{}, fmt.Errorf("%w: %w", command.ErrInvalidCommand, err)
 	}
-	key := bkvReplyKey{command: command, sub: sub, msgID: id}
+	key := bkvReplyKey{command: cmdCode, sub: sub, msgID: id}
 	if key.command == bkv.CommandNetwork {
 		key.command = bkv.CommandCharge
 	}
@@ -335,47 +336,47 @@ func bkvCallID[R bkv.Message](ctx context.Context, s *bkvSession, command uint16
 	}
 	reply, err := sendAndWait(ctx, send, ch, s.a.deps.CommandTimeout, s.a.deps.CommandRetries)
 	if errors.Is(err, errTimedOut) {
-		return zero, Result{Status: ResultTimedOut, Detail: err.Error()}, nil
+		return zero, command.Result{Status: command.ResultTimedOut, Detail: err.Error()}, nil
 	}
 	if err != nil {
-		return zero, Result{}, err
+		return zero, command.Result{}, err
 	}
 	r, ok := reply.(R)
 	if !ok {
-		return zero, Result{Status: ResultRejected, Detail: fmt.Sprintf("unexpected reply %T", reply)}, nil
+		return zero, command.Result{Status: command.ResultRejected, Detail: fmt.Sprintf("unexpected reply %T", reply)}, nil
 	}
-	return r, Result{}, nil
+	return r, command.Result{}, nil
 }
 
-func bkvResult(r bkv.Result) Result {
+func bkvResult(r bkv.Result) command.Result {
 	if r == bkv.ResultOK {
-		return Result{Status: ResultAccepted}
+		return command.Result{Status: command.ResultAccepted}
 	}
-	return Result{Status: ResultRejected, Detail: "gateway answered result 0"}
+	return command.Result{Status: command.ResultRejected, Detail: "gateway answered result 0"}
 }
 
 // bkvSocketArg is the socket of a per-socket command: Params "socket", or
 // the socket of cmd.Connector.
-func bkvSocketArg(cmd Command) (uint8, error) {
+func bkvSocketArg(cmd command.Command) (uint8, error) {
 	if v, ok := cmd.Params["socket"]; ok {
 		n, err := strconv.ParseUint(v, 10, 8)
 		if err != nil || n < 1 || n > 250 {
-			return 0, fmt.Errorf("%w: socket %q: want 1–250", ErrInvalidCommand, v)
+			return 0, fmt.Errorf("%w: socket %q: want 1–250", command.ErrInvalidCommand, v)
 		}
 		return uint8(n), nil
 	}
 	socket, _, ok := bkvSocketPort(cmd.Connector)
 	if !ok {
-		return 0, fmt.Errorf("%w: want a connector or a socket parameter", ErrInvalidCommand)
+		return 0, fmt.Errorf("%w: want a connector or a socket parameter", command.ErrInvalidCommand)
 	}
 	return socket, nil
 }
 
 // bkvNodeArgs reads "socket" (1–250) and "mac" (12 hex digits) of pair and unpair.
-func bkvNodeArgs(cmd Command) (uint8, bkv.MAC, error) {
+func bkvNodeArgs(cmd command.Command) (uint8, bkv.MAC, error) {
 	var mac bkv.MAC
 	if _, ok := cmd.Params["socket"]; !ok {
-		return 0, mac, fmt.Errorf("%w: socket parameter required", ErrInvalidCommand)
+		return 0, mac, fmt.Errorf("%w: socket parameter required", command.ErrInvalidCommand)
 	}
 	socket, err := bkvSocketArg(cmd)
 	if err != nil {
@@ -383,7 +384,7 @@ func bkvNodeArgs(cmd Command) (uint8, bkv.MAC, error) {
 	}
 	b, err := hex.DecodeString(cmd.Params["mac"])
 	if err != nil || len(b) != len(mac) {
-		return 0, mac, fmt.Errorf("%w: mac %q: want 12 hex digits", ErrInvalidCommand, cmd.Params["mac"])
+		return 0, mac, fmt.Errorf("%w: mac %q: want 12 hex digits", command.ErrInvalidCommand, cmd.Params["mac"])
 	}
 	copy(mac[:], b)
 	return socket, mac, nil

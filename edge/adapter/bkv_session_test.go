@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chargeplane/chargeplane/edge/command"
 	"github.com/chargeplane/chargeplane/edge/control"
 	"github.com/chargeplane/chargeplane/edge/gateway"
 	"github.com/chargeplane/chargeplane/edge/store"
@@ -406,11 +407,11 @@ func fakeGateway(t *testing.T, h *bkvSessionHarness) (net.Conn, bkv.GatewayID) {
 }
 
 type doResult struct {
-	res Result
+	res command.Result
 	err error
 }
 
-func doAsync(h *bkvSessionHarness, cmd Command) <-chan doResult {
+func doAsync(h *bkvSessionHarness, cmd command.Command) <-chan doResult {
 	ch := make(chan doResult, 1)
 	go func() {
 		res, err := h.registry.Do(context.Background(), "82200520004869", protoBKV, cmd)
@@ -423,7 +424,7 @@ func TestBKVStartStopCommands(t *testing.T) {
 	h := mustStartBKVSessions(t)
 	c, id := fakeGateway(t, h)
 
-	done := doAsync(h, Command{ID: "cmd-1", Kind: CommandStart, Connector: 4,
+	done := doAsync(h, command.Command{ID: "cmd-1", Kind: command.Start, Connector: 4,
 		Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_DurationS{DurationS: 1800}}})
 	f := readBKVFrame(t, c)
 	ctl, ok := f.Body.(*bkv.Control)
@@ -436,7 +437,7 @@ func TestBKVStartStopCommands(t *testing.T) {
 	sendBKVFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, MsgID: f.MsgID, GatewayID: id,
 		Body: &bkv.ControlResult{Result: bkv.ResultOK, Socket: 2, Port: 1, BusinessNo: 7}})
 	r := <-done
-	if r.err != nil || r.res.Status != ResultAccepted || r.res.SessionRef != "7" {
+	if r.err != nil || r.res.Status != command.ResultAccepted || r.res.SessionRef != "7" {
 		t.Fatalf("start = %+v, %v", r.res, r.err)
 	}
 	evs := h.events(t)
@@ -444,19 +445,19 @@ func TestBKVStartStopCommands(t *testing.T) {
 	if ss := started.GetSessionStarted(); started.GetConnector() != 4 || ss.GetSessionRef() != "7" || ss.GetAuthMethod() != "remote" || ss.GetLimit().GetDurationS() != 1800 {
 		t.Fatalf("session started = %v", started)
 	}
-	if cr := result.GetCommandResult(); cr.GetCommandId() != "cmd-1" || cr.GetStatus() != ResultAccepted || cr.GetCommand() != CommandStart {
+	if cr := result.GetCommandResult(); cr.GetCommandId() != "cmd-1" || cr.GetStatus() != command.ResultAccepted || cr.GetCommand() != command.Start {
 		t.Fatalf("command result = %v", result)
 	}
 
 	// Stop: the gateway answers, then reports the end: a remote stop.
-	done = doAsync(h, Command{ID: "cmd-2", Kind: CommandStop, Connector: 4})
+	done = doAsync(h, command.Command{ID: "cmd-2", Kind: command.Stop, Connector: 4})
 	f2 := readBKVFrame(t, c)
 	if ctl, ok := f2.Body.(*bkv.Control); !ok || ctl.Switch != bkv.SwitchOff || ctl.Socket != 2 || ctl.Port != 1 || f2.MsgID == f.MsgID {
 		t.Fatalf("stop frame %+v %+v", f2, f2.Body)
 	}
 	sendBKVFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, MsgID: f2.MsgID, GatewayID: id,
 		Body: &bkv.ControlResult{Result: bkv.ResultOK, Socket: 2, Port: 1, BusinessNo: 7}})
-	if r := <-done; r.err != nil || r.res.Status != ResultAccepted {
+	if r := <-done; r.err != nil || r.res.Status != command.ResultAccepted {
 		t.Fatalf("stop = %+v, %v", r.res, r.err)
 	}
 	sendBKVFrame(t, c, &bkv.Frame{Direction: bkv.Up, Command: bkv.CommandCharge, GatewayID: id,
@@ -473,7 +474,7 @@ func TestBKVStartStopCommands(t *testing.T) {
 func TestBKVCommandTimesOutAfterRetries(t *testing.T) {
 	h := mustStartBKVSessions(t, withCommandTiming(100*time.Millisecond, 2))
 	c, _ := fakeGateway(t, h)
-	done := doAsync(h, Command{ID: "cmd-9", Kind: CommandStart, Connector: 1})
+	done := doAsync(h, command.Command{ID: "cmd-9", Kind: command.Start, Connector: 1})
 	var first *bkv.Frame
 	for i := range 3 {
 		f := readBKVFrame(t, c)
@@ -485,7 +486,7 @@ func TestBKVCommandTimesOutAfterRetries(t *testing.T) {
 		}
 	}
 	r := <-done
-	if r.err != nil || r.res.Status != ResultTimedOut {
+	if r.err != nil || r.res.Status != command.ResultTimedOut {
 		t.Fatalf("Do = %+v, %v; want timed_out", r.res, r.err)
 	}
 	// No fourth send after the result.
@@ -495,7 +496,7 @@ func TestBKVCommandTimesOutAfterRetries(t *testing.T) {
 		t.Fatalf("extra frame after the last retry: %+v %v", f, err)
 	}
 	evs := h.events(t)
-	if cr := evs[len(evs)-1].GetCommandResult(); cr.GetCommandId() != "cmd-9" || cr.GetStatus() != ResultTimedOut {
+	if cr := evs[len(evs)-1].GetCommandResult(); cr.GetCommandId() != "cmd-9" || cr.GetStatus() != command.ResultTimedOut {
 		t.Fatalf("stored result %v, want timed_out", evs[len(evs)-1])
 	}
 	if countKind(evs, isStarted) != 0 {
@@ -508,24 +509,24 @@ func TestBKVCommandArguments(t *testing.T) {
 	fakeGateway(t, h)
 	for _, tc := range []struct {
 		name string
-		cmd  Command
+		cmd  command.Command
 		want error
 	}{
-		{"unknown kind", Command{Kind: "reboot"}, ErrUnsupported},
-		{"start by amount", Command{Kind: CommandStart, Connector: 1, Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_AmountFen{AmountFen: 100}}}, ErrUnsupported},
-		{"start beyond 900 minutes", Command{Kind: CommandStart, Connector: 1, Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_DurationS{DurationS: 901 * 60}}}, ErrInvalidCommand},
-		{"stop connector 0", Command{Kind: CommandStop}, ErrInvalidCommand},
-		{"pair without mac", Command{Kind: CommandPair, Params: map[string]string{"socket": "1"}}, ErrInvalidCommand},
-		{"pair socket 251", Command{Kind: CommandPair, Params: map[string]string{"socket": "251", "mac": "5b0000000001"}}, ErrInvalidCommand},
-		{"set unknown parameter", Command{Kind: CommandSetParameters, Connector: 1, Params: map[string]string{"colour": "1"}}, ErrInvalidCommand},
-		{"set query-only parameter", Command{Kind: CommandSetParameters, Connector: 1, Params: map[string]string{"trickle_threshold": "1"}}, ErrInvalidCommand},
-		{"set too large", Command{Kind: CommandSetParameters, Connector: 1, Params: map[string]string{"high_temperature_threshold": "256"}}, ErrInvalidCommand},
-		{"ota ipv6", Command{Kind: CommandOTA, Params: map[string]string{"server": "[::1]:21", "file": "a"}}, ErrInvalidCommand},
-		{"ota long file", Command{Kind: CommandOTA, Params: map[string]string{"server": "10.0.0.1:21", "file": "abcdefghijklmn"}}, ErrInvalidCommand},
+		{"unknown kind", command.Command{Kind: "reboot"}, command.ErrUnsupported},
+		{"start by amount", command.Command{Kind: command.Start, Connector: 1, Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_AmountFen{AmountFen: 100}}}, command.ErrUnsupported},
+		{"start beyond 900 minutes", command.Command{Kind: command.Start, Connector: 1, Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_DurationS{DurationS: 901 * 60}}}, command.ErrInvalidCommand},
+		{"stop connector 0", command.Command{Kind: command.Stop}, command.ErrInvalidCommand},
+		{"pair without mac", command.Command{Kind: command.Pair, Params: map[string]string{"socket": "1"}}, command.ErrInvalidCommand},
+		{"pair socket 251", command.Command{Kind: command.Pair, Params: map[string]string{"socket": "251", "mac": "5b0000000001"}}, command.ErrInvalidCommand},
+		{"set unknown parameter", command.Command{Kind: command.SetParameters, Connector: 1, Params: map[string]string{"colour": "1"}}, command.ErrInvalidCommand},
+		{"set query-only parameter", command.Command{Kind: command.SetParameters, Connector: 1, Params: map[string]string{"trickle_threshold": "1"}}, command.ErrInvalidCommand},
+		{"set too large", command.Command{Kind: command.SetParameters, Connector: 1, Params: map[string]string{"high_temperature_threshold": "256"}}, command.ErrInvalidCommand},
+		{"ota ipv6", command.Command{Kind: command.OTA, Params: map[string]string{"server": "[::1]:21", "file": "a"}}, command.ErrInvalidCommand},
+		{"ota long file", command.Command{Kind: command.OTA, Params: map[string]string{"server": "10.0.0.1:21", "file": "abcdefghijklmn"}}, command.ErrInvalidCommand},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := h.registry.Do(context.Background(), "82200520004869", protoBKV, tc.cmd)
-			if !errors.Is(err, tc.want) || res.Status != ResultRejected {
+			if !errors.Is(err, tc.want) || res.Status != command.ResultRejected {
 				t.Fatalf("Do = %+v, %v; want rejected with %v", res, err, tc.want)
 			}
 		})
@@ -571,7 +572,7 @@ func TestBKVGarbageDetachesOnlyThatSession(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if _, err := h.registry.Do(context.Background(), "82231214002700", protoBKV, Command{Kind: CommandStop, Connector: 1}); !errors.Is(err, ErrNotConnected) {
+	if _, err := h.registry.Do(context.Background(), "82231214002700", protoBKV, command.Command{Kind: command.Stop, Connector: 1}); !errors.Is(err, command.ErrNotConnected) {
 		t.Fatalf("command to the closed gateway: %v, want ErrNotConnected", err)
 	}
 }
@@ -579,13 +580,13 @@ func TestBKVGarbageDetachesOnlyThatSession(t *testing.T) {
 func TestBKVCommandFailsWhenConnectionCloses(t *testing.T) {
 	h := mustStartBKVSessions(t, withCommandTiming(5*time.Second, 2))
 	c, _ := fakeGateway(t, h)
-	done := doAsync(h, Command{ID: "cmd-3", Kind: CommandQueryStatus, Connector: 1})
+	done := doAsync(h, command.Command{ID: "cmd-3", Kind: command.QueryStatus, Connector: 1})
 	if f := readBKVFrame(t, c); f.Body.(*bkv.StatusQuery).Socket != 1 {
 		t.Fatalf("query %+v", f.Body)
 	}
 	_ = c.Close()
 	r := <-done
-	if !errors.Is(r.err, ErrNotConnected) || r.res.Status != ResultFailed {
+	if !errors.Is(r.err, command.ErrNotConnected) || r.res.Status != command.ResultFailed {
 		t.Fatalf("Do = %+v, %v; want failed with ErrNotConnected before the timeout", r.res, r.err)
 	}
 }

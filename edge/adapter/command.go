@@ -9,65 +9,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chargeplane/chargeplane/edge/command"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 )
 
-// Command kinds every adapter understands (those its protocol supports).
-const (
-	CommandStart           = "start"
-	CommandStop            = "stop"
-	CommandQueryStatus     = "query_status"
-	CommandSetParameters   = "set_parameters"
-	CommandQueryParameters = "query_parameters"
-	CommandPair            = "pair"
-	CommandUnpair          = "unpair"
-	CommandOTA             = "ota"
-)
-
-// Command results.
-const (
-	ResultAccepted = "accepted"
-	ResultRejected = "rejected"
-	ResultTimedOut = "timed_out"
-	ResultFailed   = "failed"
-)
-
-// Command is a protocol-neutral instruction to one charger.
-type Command struct {
-	// ID correlates the command with its CommandResult event.
-	ID   string
-	Kind string
-	// Connector is the target connector (0: the charger itself).
-	Connector uint32
-	// Limit bounds a start; nil means the protocol's "until full".
-	Limit *chargeplanev1.Limit
-	// Params carries kind-specific arguments by name (e.g. "mac" for pair,
-	// parameter names for set_parameters, "url" for ota).
-	Params map[string]string
-}
-
-// Result is what the charger answered.
-type Result struct {
-	Status string
-	Detail string
-	// SessionRef is the charger's session reference a start produced.
-	SessionRef string
-	// Values are query results by name.
-	Values map[string]string
-}
-
-// ErrNotConnected reports a command for a charger with no live connection.
-var ErrNotConnected = errors.New("charger not connected")
-
-// ErrUnsupported reports a command kind the charger's protocol cannot carry.
-var ErrUnsupported = errors.New("command not supported by this protocol")
-
-// ErrInvalidCommand reports a command with missing or malformed arguments.
-var ErrInvalidCommand = errors.New("invalid command")
-
 // commander is a live session that can carry commands to its charger.
 type commander interface {
-	do(ctx context.Context, cmd Command) (Result, error)
+	do(ctx context.Context, cmd command.Command) (command.Result, error)
 	// replaced closes the session because the charger connected again.
 	replaced()
 }
@@ -141,26 +89,26 @@ func (r *Registry) Protocol(chargerID string) (string, bool) {
 // Do sends cmd to chargerID and waits for the outcome (bounded by the
 // protocol's timeout and retries), then stores it as a CommandResult event.
 // A charger that is not connected gets a failed result, stored too.
-func (r *Registry) Do(ctx context.Context, chargerID, protocol string, cmd Command) (Result, error) {
+func (r *Registry) Do(ctx context.Context, chargerID, protocol string, cmd command.Command) (command.Result, error) {
 	r.mu.Lock()
 	s := r.sessions[chargerID].c
 	r.mu.Unlock()
 	var (
-		res Result
+		res command.Result
 		err error
 	)
 	if s == nil {
-		err = ErrNotConnected
+		err = command.ErrNotConnected
 	} else {
 		res, err = s.do(ctx, cmd)
 	}
 	if err != nil {
-		res = Result{Status: ResultFailed, Detail: err.Error()}
+		res = command.Result{Status: command.ResultFailed, Detail: err.Error()}
 		switch {
-		case errors.Is(err, ErrUnsupported), errors.Is(err, ErrInvalidCommand):
-			res.Status = ResultRejected
+		case errors.Is(err, command.ErrUnsupported), errors.Is(err, command.ErrInvalidCommand):
+			res.Status = command.ResultRejected
 		case errors.Is(err, errTimedOut):
-			res.Status = ResultTimedOut
+			res.Status = command.ResultTimedOut
 		}
 	}
 	ev := event(r.deps.Now(), protocol, chargerID, cmd.Connector)
@@ -175,10 +123,10 @@ func (r *Registry) Do(ctx context.Context, chargerID, protocol string, cmd Comma
 
 // Reject stores a rejected CommandResult for a command that will not be
 // executed (for example one that expired while queued), with reason as detail.
-func (r *Registry) Reject(ctx context.Context, chargerID, protocol string, cmd Command, reason error) error {
+func (r *Registry) Reject(ctx context.Context, chargerID, protocol string, cmd command.Command, reason error) error {
 	ev := event(r.deps.Now(), protocol, chargerID, cmd.Connector)
 	ev.Kind = &chargeplanev1.Event_CommandResult{CommandResult: &chargeplanev1.CommandResult{
-		CommandId: cmd.ID, Command: cmd.Kind, Status: ResultRejected, Detail: reason.Error(),
+		CommandId: cmd.ID, Command: cmd.Kind, Status: command.ResultRejected, Detail: reason.Error(),
 	}}
 	if err := storeFinal(ctx, r.deps.Store, r.deps.StoreTimeout, ev); err != nil {
 		return fmt.Errorf("store command result: %w", err)

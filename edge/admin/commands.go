@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chargeplane/chargeplane/edge/adapter"
+	"github.com/chargeplane/chargeplane/edge/command"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 )
 
@@ -58,9 +59,9 @@ func ChargerRoutes(reg *adapter.Registry, now func() time.Time) []Route {
 		body := map[string]any{"id": cmd.ID, "kind": cmd.Kind, "status": res.Status, "detail": res.Detail,
 			"session_ref": res.SessionRef, "values": res.Values}
 		switch {
-		case errors.Is(err, adapter.ErrInvalidCommand), errors.Is(err, adapter.ErrUnsupported):
+		case errors.Is(err, command.ErrInvalidCommand), errors.Is(err, command.ErrUnsupported):
 			writeJSON(w, http.StatusBadRequest, body)
-		case errors.Is(err, adapter.ErrNotConnected):
+		case errors.Is(err, command.ErrNotConnected):
 			writeJSON(w, http.StatusNotFound, body)
 		case err != nil:
 			writeJSON(w, http.StatusBadGateway, body)
@@ -73,28 +74,28 @@ func ChargerRoutes(reg *adapter.Registry, now func() time.Time) []Route {
 
 var errBadRequest = errors.New("bad command") //nolint:gochecknoglobals // sentinel
 
-func (req commandRequest) command(now func() time.Time) (adapter.Command, error) {
+func (req commandRequest) command(now func() time.Time) (command.Command, error) {
 	switch req.Kind {
-	case adapter.CommandStart, adapter.CommandStop, adapter.CommandQueryStatus, adapter.CommandSetParameters,
-		adapter.CommandQueryParameters, adapter.CommandPair, adapter.CommandUnpair, adapter.CommandOTA:
+	case command.Start, command.Stop, command.QueryStatus, command.SetParameters,
+		command.QueryParameters, command.Pair, command.Unpair, command.OTA:
 	default:
-		return adapter.Command{}, fmt.Errorf("%w: kind %q is not one of start, stop, query_status, set_parameters, "+
+		return command.Command{}, fmt.Errorf("%w: kind %q is not one of start, stop, query_status, set_parameters, "+
 			"query_parameters, pair, unpair, ota", errBadRequest, req.Kind)
 	}
-	cmd := adapter.Command{ID: req.ID, Kind: req.Kind, Connector: req.Connector, Params: req.Params}
+	cmd := command.Command{ID: req.ID, Kind: req.Kind, Connector: req.Connector, Params: req.Params}
 	if cmd.ID == "" {
 		cmd.ID = fmt.Sprintf("admin-%d", now().UnixNano())
 	}
 	if l := req.Limit; l != nil {
 		switch {
 		case l.DurationS > 0 && l.EnergyWh > 0:
-			return adapter.Command{}, fmt.Errorf("%w: limit takes duration_s or energy_wh, not both", errBadRequest)
+			return command.Command{}, fmt.Errorf("%w: limit takes duration_s or energy_wh, not both", errBadRequest)
 		case l.DurationS > 0:
 			cmd.Limit = &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_DurationS{DurationS: l.DurationS}}
 		case l.EnergyWh > 0:
 			cmd.Limit = &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_EnergyMwh{EnergyMwh: l.EnergyWh * 1000}}
 		default:
-			return adapter.Command{}, fmt.Errorf("%w: limit needs a positive duration_s or energy_wh", errBadRequest)
+			return command.Command{}, fmt.Errorf("%w: limit needs a positive duration_s or energy_wh", errBadRequest)
 		}
 	}
 	return cmd, nil

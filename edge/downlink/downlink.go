@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chargeplane/chargeplane/edge/adapter"
+	"github.com/chargeplane/chargeplane/edge/command"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 	"github.com/chargeplane/chargeplane/shared/topic"
 )
@@ -151,7 +152,7 @@ func (d *Downlink) handle(ctx context.Context, payload []byte) {
 		log.Warn("dropped a command without command_id or charger_id")
 		return
 	}
-	cmd := adapter.Command{
+	cmd := command.Command{
 		ID: c.GetCommandId(), Kind: c.GetKind(), Connector: c.GetConnector(),
 		Limit: c.GetLimit(), Params: c.GetParams(),
 	}

@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chargeplane/chargeplane/cloud/cloudtest"
-	"github.com/chargeplane/chargeplane/edge/adapter"
 	"github.com/chargeplane/chargeplane/edge/agent"
+	"github.com/chargeplane/chargeplane/edge/command"
 	"github.com/chargeplane/chargeplane/edge/control"
 	"github.com/chargeplane/chargeplane/edge/edgetest"
 	"github.com/chargeplane/chargeplane/edge/sim"
@@ -90,11 +90,11 @@ func TestBKVCardSessionReachesCloud(t *testing.T) {
 		return ok
 	})
 	for i, mac := range gw.MACs() {
-		res, err := edge.Commands.Do(ctx, gw.ID(), "bkv", adapter.Command{
-			ID: "pair-" + strconv.Itoa(i+1), Kind: adapter.CommandPair,
+		res, err := edge.Commands.Do(ctx, gw.ID(), "bkv", command.Command{
+			ID: "pair-" + strconv.Itoa(i+1), Kind: command.Pair,
 			Params: map[string]string{"socket": strconv.Itoa(i + 1), "mac": mac},
 		})
-		if err != nil || res.Status != adapter.ResultAccepted {
+		if err != nil || res.Status != command.ResultAccepted {
 			t.Fatalf("pair socket %d: %+v, %v", i+1, res, err)
 		}
 	}

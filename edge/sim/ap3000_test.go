@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chargeplane/chargeplane/edge/adapter"
+	"github.com/chargeplane/chargeplane/edge/command"
 	"github.com/chargeplane/chargeplane/edge/control"
 	"github.com/chargeplane/chargeplane/edge/gateway"
 	"github.com/chargeplane/chargeplane/edge/sim"
@@ -168,13 +169,13 @@ func TestAP3000PlatformStartStop(t *testing.T) {
 		_, ok := reg.Protocol(id)
 		return ok
 	})
-	res, err := reg.Do(ctx, id, "ap3000", adapter.Command{ID: "s1", Kind: adapter.CommandStart, Connector: 2,
+	res, err := reg.Do(ctx, id, "ap3000", command.Command{ID: "s1", Kind: command.Start, Connector: 2,
 		Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_EnergyMwh{EnergyMwh: 500_000}}})
-	if err != nil || res.Status != adapter.ResultAccepted || res.SessionRef == "" {
+	if err != nil || res.Status != command.ResultAccepted || res.SessionRef == "" {
 		t.Fatalf("start: %+v, %v", res, err)
 	}
-	res2, err := reg.Do(ctx, id, "ap3000", adapter.Command{ID: "s2", Kind: adapter.CommandStop, Connector: 2})
-	if err != nil || res2.Status != adapter.ResultAccepted || res2.SessionRef != res.SessionRef {
+	res2, err := reg.Do(ctx, id, "ap3000", command.Command{ID: "s2", Kind: command.Stop, Connector: 2})
+	if err != nil || res2.Status != command.ResultAccepted || res2.SessionRef != res.SessionRef {
 		t.Fatalf("stop: %+v, %v", res2, err)
 	}
 	waitFor(t, "settlement", func() bool { return len(fleet.AP3000Settlements()) == 1 })
@@ -183,7 +184,7 @@ func TestAP3000PlatformStartStop(t *testing.T) {
 	if s.StopReason != ap3000.StopServer || se.GetReason() != chargeplanev1.EndReason_END_REASON_REMOTE || se.GetDurationS() != int64(s.Duration) {
 		t.Errorf("settlement %+v stored as %v", s, se)
 	}
-	q, err := reg.Do(ctx, id, "ap3000", adapter.Command{ID: "q", Kind: adapter.CommandQueryParameters})
+	q, err := reg.Do(ctx, id, "ap3000", command.Command{ID: "q", Kind: command.QueryParameters})
 	if err != nil || q.Values["heartbeat_interval_s"] != "180" || q.Values["max_charge_time_s"] != "36000" {
 		t.Errorf("query_parameters: %+v, %v", q, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chargeplane/chargeplane/edge/adapter"
+	"github.com/chargeplane/chargeplane/edge/command"
 	"github.com/chargeplane/chargeplane/edge/control"
 	"github.com/chargeplane/chargeplane/edge/gateway"
 	"github.com/chargeplane/chargeplane/edge/store"
@@ -102,7 +103,7 @@ func runGateway(t *testing.T, cfg BKVGatewayConfig) *BKVGateway {
 	return g
 }
 
-func (e *simEdge) do(t *testing.T, id string, cmd adapter.Command) adapter.Result {
+func (e *simEdge) do(t *testing.T, id string, cmd command.Command) command.Result {
 	t.Helper()
 	res, err := e.registry.Do(context.Background(), id, "bkv", cmd)
 	if err != nil {
@@ -114,8 +115,8 @@ func (e *simEdge) do(t *testing.T, id string, cmd adapter.Command) adapter.Resul
 func pairAll(t *testing.T, e *simEdge, g *BKVGateway) {
 	t.Helper()
 	for i, mac := range g.MACs() {
-		res := e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandPair, Params: map[string]string{"socket": strconv.Itoa(i + 1), "mac": mac}})
-		if res.Status != adapter.ResultAccepted {
+		res := e.do(t, g.ID(), command.Command{Kind: command.Pair, Params: map[string]string{"socket": strconv.Itoa(i + 1), "mac": mac}})
+		if res.Status != command.ResultAccepted {
 			t.Fatalf("pair socket %d: %+v", i+1, res)
 		}
 	}
@@ -151,7 +152,7 @@ func TestBKVGatewayPairCommandAndSessions(t *testing.T) {
 	}
 
 	// Pairing: an unknown MAC fails; the gateway's own MACs pair.
-	if res := e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandPair, Params: map[string]string{"socket": "9", "mac": "000000000000"}}); res.Status != adapter.ResultRejected {
+	if res := e.do(t, g.ID(), command.Command{Kind: command.Pair, Params: map[string]string{"socket": "9", "mac": "000000000000"}}); res.Status != command.ResultRejected {
 		t.Fatalf("pair unknown mac: %+v", res)
 	}
 	pairAll(t, e, g)
@@ -169,35 +170,35 @@ func TestBKVGatewayPairCommandAndSessions(t *testing.T) {
 	})
 
 	// Parameters.
-	res := e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandQueryParameters, Params: map[string]string{"socket": "2"}})
-	if res.Status != adapter.ResultAccepted || res.Values["power_limit"] != "7000" {
+	res := e.do(t, g.ID(), command.Command{Kind: command.QueryParameters, Params: map[string]string{"socket": "2"}})
+	if res.Status != command.ResultAccepted || res.Values["power_limit"] != "7000" {
 		t.Fatalf("query parameters: %+v", res)
 	}
-	if res := e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandSetParameters, Params: map[string]string{"socket": "2", "power_limit": "5000", "max_charge_time": "300"}}); res.Status != adapter.ResultAccepted {
+	if res := e.do(t, g.ID(), command.Command{Kind: command.SetParameters, Params: map[string]string{"socket": "2", "power_limit": "5000", "max_charge_time": "300"}}); res.Status != command.ResultAccepted {
 		t.Fatalf("set parameters: %+v", res)
 	}
-	res = e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandQueryParameters, Connector: 3})
+	res = e.do(t, g.ID(), command.Command{Kind: command.QueryParameters, Connector: 3})
 	if res.Values["power_limit"] != "5000" || res.Values["max_charge_time"] != "300" {
 		t.Fatalf("parameters after set: %+v", res.Values)
 	}
 
 	// Sessions: by time, by energy, and one stopped remotely.
-	byTime := e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandStart, Connector: 1, Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_DurationS{DurationS: 180}}})
-	byEnergy := e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandStart, Connector: 2, Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_EnergyMwh{EnergyMwh: 5000}}})
-	stopped := e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandStart, Connector: 8})
-	for _, r := range []adapter.Result{byTime, byEnergy, stopped} {
-		if r.Status != adapter.ResultAccepted || r.SessionRef == "" {
+	byTime := e.do(t, g.ID(), command.Command{Kind: command.Start, Connector: 1, Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_DurationS{DurationS: 180}}})
+	byEnergy := e.do(t, g.ID(), command.Command{Kind: command.Start, Connector: 2, Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_EnergyMwh{EnergyMwh: 5000}}})
+	stopped := e.do(t, g.ID(), command.Command{Kind: command.Start, Connector: 8})
+	for _, r := range []command.Result{byTime, byEnergy, stopped} {
+		if r.Status != command.ResultAccepted || r.SessionRef == "" {
 			t.Fatalf("start: %+v", r)
 		}
 	}
-	if busy := e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandStart, Connector: 8}); busy.Status != adapter.ResultRejected {
+	if busy := e.do(t, g.ID(), command.Command{Kind: command.Start, Connector: 8}); busy.Status != command.ResultRejected {
 		t.Fatalf("start on a busy port: %+v", busy)
 	}
-	qs := e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandQueryStatus, Connector: 8})
-	if qs.Status != adapter.ResultAccepted || qs.Values["connector_8_status"] != "CONNECTOR_STATUS_CHARGING" || qs.Values["connector_8_session_ref"] != stopped.SessionRef {
+	qs := e.do(t, g.ID(), command.Command{Kind: command.QueryStatus, Connector: 8})
+	if qs.Status != command.ResultAccepted || qs.Values["connector_8_status"] != "CONNECTOR_STATUS_CHARGING" || qs.Values["connector_8_session_ref"] != stopped.SessionRef {
 		t.Fatalf("query status: %+v", qs)
 	}
-	if res := e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandStop, Connector: 8}); res.Status != adapter.ResultAccepted {
+	if res := e.do(t, g.ID(), command.Command{Kind: command.Stop, Connector: 8}); res.Status != command.ResultAccepted {
 		t.Fatalf("stop: %+v", res)
 	}
 	waitFor(t, "three sessions ended", func() bool { return len(g.Ended()) == 3 })
@@ -235,10 +236,10 @@ func TestBKVGatewayPairCommandAndSessions(t *testing.T) {
 	}
 
 	// Unpairing: the right MAC only.
-	if res := e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandUnpair, Params: map[string]string{"socket": "4", "mac": g.MACs()[0]}}); res.Status != adapter.ResultRejected {
+	if res := e.do(t, g.ID(), command.Command{Kind: command.Unpair, Params: map[string]string{"socket": "4", "mac": g.MACs()[0]}}); res.Status != command.ResultRejected {
 		t.Fatalf("unpair with another socket's mac: %+v", res)
 	}
-	if res := e.do(t, g.ID(), adapter.Command{Kind: adapter.CommandUnpair, Params: map[string]string{"socket": "4", "mac": g.MACs()[3]}}); res.Status != adapter.ResultAccepted || g.Paired() != 3 {
+	if res := e.do(t, g.ID(), command.Command{Kind: command.Unpair, Params: map[string]string{"socket": "4", "mac": g.MACs()[3]}}); res.Status != command.ResultAccepted || g.Paired() != 3 {
 		t.Fatalf("unpair: %+v, paired %d", res, g.Paired())
 	}
 }
@@ -419,11 +420,11 @@ func TestFleetRunsBKVGateways(t *testing.T) {
 	if twin.ID() != id {
 		t.Fatalf("gateway id %s, fleet says %s", twin.ID(), id)
 	}
-	if res := e.do(t, id, adapter.Command{Kind: adapter.CommandPair, Params: map[string]string{"socket": "1", "mac": twin.MACs()[0]}}); res.Status != adapter.ResultAccepted {
+	if res := e.do(t, id, command.Command{Kind: command.Pair, Params: map[string]string{"socket": "1", "mac": twin.MACs()[0]}}); res.Status != command.ResultAccepted {
 		t.Fatalf("pair: %+v", res)
 	}
-	start := e.do(t, id, adapter.Command{Kind: adapter.CommandStart, Connector: 2, Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_DurationS{DurationS: 120}}})
-	if start.Status != adapter.ResultAccepted {
+	start := e.do(t, id, command.Command{Kind: command.Start, Connector: 2, Limit: &chargeplanev1.Limit{Kind: &chargeplanev1.Limit_DurationS{DurationS: 120}}})
+	if start.Status != command.ResultAccepted {
 		t.Fatalf("start: %+v", start)
 	}
 	waitFor(t, "the session's end stored", func() bool {
