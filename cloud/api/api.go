@@ -7,20 +7,28 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chargeplane/chargeplane/cloud/fleet"
+	"github.com/chargeplane/chargeplane/cloud/hint"
+	"github.com/chargeplane/chargeplane/cloud/ledger"
 	"github.com/chargeplane/chargeplane/cloud/presence"
+	"github.com/chargeplane/chargeplane/cloud/site"
 	"github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1/chargeplanev1connect"
 )
 
 // Deps are what the services need.
 type Deps struct {
-	Fleet      *fleet.Store
-	Presence   *presence.Store
+	Fleet    *fleet.Store
+	Presence *presence.Store
+	Site     *site.Store
+	Ledger   *ledger.Store
+	// Hints nudges edges after a change to their config.
+	Hints      *hint.Publisher
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	// Now is the clock (server time in Handshake).
@@ -29,11 +37,19 @@ type Deps struct {
 	Version string
 }
 
+// syncReadMaxBytes bounds a SyncService request: a PushSessions batch of
+// ledger.MaxPush sessions, each with its tariff copy, can pass 1 MiB.
+const syncReadMaxBytes = 8 << 20
+
 // API holds the services and the options they are mounted with.
 type API struct {
-	charger *ChargerService
-	sync    *SyncService
-	opts    []connect.HandlerOption
+	charger    *ChargerService
+	sync       *SyncService
+	edges      *EdgeService
+	siteConfig *SiteConfigService
+	sessions   *SessionService
+	edgeAuth   *edgeAuth
+	opts       []connect.HandlerOption
 }
 
 // New builds the services and registers the API metrics.
@@ -76,7 +92,12 @@ func New(d Deps) (*API, error) {
 	}
 	return &API{
 		charger: &ChargerService{fleet: d.Fleet, presence: d.Presence},
-		sync:    &SyncService{fleet: d.Fleet, now: d.Now, version: d.Version, logger: logger},
+		sync: &SyncService{fleet: d.Fleet, site: d.Site, ledger: d.Ledger, hints: d.Hints,
+			now: d.Now, version: d.Version, logger: logger},
+		edges:      &EdgeService{site: d.Site, logger: logger},
+		siteConfig: &SiteConfigService{site: d.Site, hints: d.Hints, logger: logger},
+		sessions:   &SessionService{ledger: d.Ledger},
+		edgeAuth:   &edgeAuth{site: d.Site},
 		// Interceptors run in the order given: observe sees what recover returns.
 		opts: []connect.HandlerOption{
 			connect.WithInterceptors(observe),
@@ -86,8 +107,17 @@ func New(d Deps) (*API, error) {
 	}, nil
 }
 
-// Mount registers every service on mux.
+// Mount registers every service on mux. SyncService, the edges' API, is
+// mounted behind edge authentication (inside panic recovery, so a panic
+// there is recovered too); the operator services are not authenticated yet
+// (see the package doc).
 func (a *API) Mount(mux *http.ServeMux) {
 	mux.Handle(chargeplanev1connect.NewChargerServiceHandler(a.charger, a.opts...))
-	mux.Handle(chargeplanev1connect.NewSyncServiceHandler(a.sync, a.opts...))
+	mux.Handle(chargeplanev1connect.NewSyncServiceHandler(a.sync, slices.Concat(a.opts, []connect.HandlerOption{
+		connect.WithInterceptors(a.edgeAuth),
+		connect.WithReadMaxBytes(syncReadMaxBytes),
+	})...))
+	mux.Handle(chargeplanev1connect.NewEdgeServiceHandler(a.edges, a.opts...))
+	mux.Handle(chargeplanev1connect.NewSiteConfigServiceHandler(a.siteConfig, a.opts...))
+	mux.Handle(chargeplanev1connect.NewSessionServiceHandler(a.sessions, a.opts...))
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -181,7 +182,7 @@ func TestListChargersValidation(t *testing.T) {
 func TestHandshake(t *testing.T) {
 	t.Parallel()
 	c := cloudtest.Start(t)
-	client := chargeplanev1connect.NewSyncServiceClient(http.DefaultClient, c.URL)
+	client := c.SyncClient(c.ProvisionEdge(t, "t1", "e1"))
 	e := c.Edge("t1", "e1")
 	now := time.Now()
 	e.Publish(e.Event(1, "c1", now, &chargeplanev1.ChargerConnected{}), e.Event(7, "c1", now, &chargeplanev1.Heartbeat{}))
@@ -201,24 +202,28 @@ func TestHandshake(t *testing.T) {
 	if res.Msg.GetCloudVersion() == "" {
 		t.Error("cloud_version empty")
 	}
-	res, err = client.Handshake(t.Context(), connect.NewRequest(&chargeplanev1.HandshakeRequest{EdgeId: "new", TenantId: "t1"}))
+	fresh := c.SyncClient(c.ProvisionEdge(t, "t1", "new"))
+	res, err = fresh.Handshake(t.Context(), connect.NewRequest(&chargeplanev1.HandshakeRequest{EdgeId: "new", TenantId: "t1"}))
 	if err != nil || res.Msg.GetLastStoredSeq() != 0 {
 		t.Errorf("Handshake of a new edge = %v, %v; want last_stored_seq 0", res, err)
 	}
 
 	bad := []struct {
 		req  *chargeplanev1.HandshakeRequest
+		code connect.Code
 		want string
 	}{
-		{&chargeplanev1.HandshakeRequest{TenantId: "t1"}, "edge_id: required"},
-		{&chargeplanev1.HandshakeRequest{EdgeId: "e1"}, "tenant_id: required"},
-		{&chargeplanev1.HandshakeRequest{EdgeId: "e/1", TenantId: "t1"}, "edge_id: must not contain '/', '+', '#' or NUL"},
+		{&chargeplanev1.HandshakeRequest{TenantId: "t1"}, connect.CodeInvalidArgument, "edge_id: required"},
+		{&chargeplanev1.HandshakeRequest{EdgeId: "e1"}, connect.CodeInvalidArgument, "tenant_id: required"},
+		{&chargeplanev1.HandshakeRequest{EdgeId: "e/1", TenantId: "t1"}, connect.CodeInvalidArgument, "edge_id: must not contain '/', '+', '#' or NUL"},
+		{&chargeplanev1.HandshakeRequest{EdgeId: "e1", TenantId: "t2"}, connect.CodePermissionDenied, `edge "e1" is not in tenant "t2"`},
+		{&chargeplanev1.HandshakeRequest{EdgeId: "new", TenantId: "t1"}, connect.CodePermissionDenied, `the credential is edge "e1"'s; it cannot act for edge "new"`},
 	}
 	for _, b := range bad {
 		_, err := client.Handshake(t.Context(), connect.NewRequest(b.req))
 		var cerr *connect.Error
-		if !errors.As(err, &cerr) || cerr.Code() != connect.CodeInvalidArgument || cerr.Message() != b.want {
-			t.Errorf("Handshake(%v) = %v, want invalid_argument %q", b.req, err, b.want)
+		if !errors.As(err, &cerr) || cerr.Code() != b.code || cerr.Message() != b.want {
+			t.Errorf("Handshake(%v) = %v, want %v %q", b.req, err, b.code, b.want)
 		}
 	}
 }
@@ -242,7 +247,9 @@ func TestPanicsBecomeInternalErrors(t *testing.T) {
 	srv := httptest.NewServer(api.WithRequestLog(slog.New(slog.NewTextHandler(io.Discard, nil)), mux))
 	defer srv.Close()
 
-	client := chargeplanev1connect.NewSyncServiceClient(srv.Client(), srv.URL)
+	// A well-formed credential gets as far as the (nil) store.
+	cred := "cpe1." + base64.RawURLEncoding.EncodeToString([]byte("e1")) + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 32))
+	client := chargeplanev1connect.NewSyncServiceClient(srv.Client(), srv.URL, cloudtest.Bearer(cred))
 	res, err := client.Handshake(t.Context(), connect.NewRequest(&chargeplanev1.HandshakeRequest{EdgeId: "e1", TenantId: "t1"}))
 	var cerr *connect.Error
 	if !errors.As(err, &cerr) || cerr.Code() != connect.CodeInternal || cerr.Message() != "internal error" {

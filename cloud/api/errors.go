@@ -6,6 +6,8 @@ import (
 	"log/slog"
 
 	"connectrpc.com/connect"
+
+	"github.com/chargeplane/chargeplane/cloud/site"
 )
 
 // FieldError reports a request field whose value is invalid. Its text names
@@ -19,18 +21,45 @@ type FieldError struct {
 // Error returns "field: reason", the text clients see.
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 
+// authError refuses a caller: Unauthenticated (no or a bad credential) or,
+// when denied is set, PermissionDenied (a good credential used for what it
+// does not cover). Its text is for clients.
+type authError struct {
+	denied bool
+	msg    string
+}
+
+func (e *authError) Error() string { return e.msg }
+
 // connectError is the one place where an error returned by a handler becomes
 // a Connect error. Anything it does not recognise is logged with the request
 // id and answered with a generic CodeInternal, so no internal detail reaches
 // the client.
 func connectError(ctx context.Context, logger *slog.Logger, procedure string, err error) *connect.Error {
 	var (
-		field *FieldError
-		cerr  *connect.Error
+		field   *FieldError
+		invalid *site.InvalidError
+		auth    *authError
+		cerr    *connect.Error
 	)
 	switch {
 	case errors.As(err, &field):
 		return connect.NewError(connect.CodeInvalidArgument, field)
+	case errors.As(err, &invalid):
+		return connect.NewError(connect.CodeInvalidArgument, invalid)
+	case errors.As(err, &auth) && auth.denied:
+		return connect.NewError(connect.CodePermissionDenied, auth)
+	case errors.As(err, &auth):
+		return connect.NewError(connect.CodeUnauthenticated, auth)
+	case errors.Is(err, site.ErrInvalidCredential), errors.Is(err, site.ErrRevoked):
+		// The text names at most the edge the credential claims to be.
+		return connect.NewError(connect.CodeUnauthenticated, err)
+	case errors.Is(err, site.ErrNotFound):
+		// Errors wrapping these carry operation names and the ids the
+		// caller gave, nothing internal (see site's sentinels).
+		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, site.ErrAlreadyExists):
+		return connect.NewError(connect.CodeAlreadyExists, err)
 	case errors.As(err, &cerr):
 		// Already a Connect error: produced by connect itself (a malformed
 		// request) or by the panic handler, which logged it.

@@ -9,10 +9,14 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
 	"github.com/chargeplane/chargeplane/cloud/fleet"
+	"github.com/chargeplane/chargeplane/cloud/ledger"
+	"github.com/chargeplane/chargeplane/cloud/site"
+	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 )
 
 func TestConnectError(t *testing.T) {
@@ -29,6 +33,13 @@ func TestConnectError(t *testing.T) {
 		{"connect error passes through", connect.NewError(connect.CodeNotFound, errors.New("gone")), connect.CodeNotFound, "gone", false},
 		{"canceled", fmt.Errorf("query: %w", context.Canceled), connect.CodeCanceled, "request canceled", false},
 		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), connect.CodeDeadlineExceeded, "deadline exceeded", false},
+		{"site validation", fmt.Errorf("put cards: %w", &site.InvalidError{Field: "cards", Reason: "none"}), connect.CodeInvalidArgument, "cards: none", false},
+		{"not found", fmt.Errorf(`edge "e1": %w`, site.ErrNotFound), connect.CodeNotFound, `edge "e1": not found`, false},
+		{"already exists", fmt.Errorf(`edge "e1": %w`, site.ErrAlreadyExists), connect.CodeAlreadyExists, `edge "e1": already exists`, false},
+		{"bad credential", site.ErrInvalidCredential, connect.CodeUnauthenticated, "invalid edge credential", false},
+		{"revoked credential", fmt.Errorf(`edge "e1": %w`, site.ErrRevoked), connect.CodeUnauthenticated, `edge "e1": edge credential revoked`, false},
+		{"no credential", &authError{msg: "missing"}, connect.CodeUnauthenticated, "missing", false},
+		{"credential of another edge", &authError{denied: true, msg: "not yours"}, connect.CodePermissionDenied, "not yours", false},
 		{"anything else is internal and hidden", fmt.Errorf("list chargers: %w", secret), connect.CodeInternal, "internal error", true},
 	}
 	for _, tt := range tests {
@@ -50,6 +61,11 @@ func TestConnectError(t *testing.T) {
 			if errors.As(tt.err, &field) && !errors.As(got, &field) {
 				t.Errorf("FieldError cause lost: %v", got)
 			}
+			for _, sentinel := range []error{site.ErrNotFound, site.ErrAlreadyExists, site.ErrInvalidCredential, site.ErrRevoked} {
+				if errors.Is(tt.err, sentinel) && !errors.Is(got, sentinel) {
+					t.Errorf("cause %v lost: %v", sentinel, got)
+				}
+			}
 		})
 	}
 }
@@ -68,5 +84,41 @@ func TestPageToken(t *testing.T) {
 		if !errors.As(err, &field) || field.Field != "page_token" {
 			t.Errorf("decodePageToken(%q) = %v, want a page_token FieldError", tok, err)
 		}
+	}
+}
+
+func TestSessionPageToken(t *testing.T) {
+	t.Parallel()
+	want := ledger.Cursor{StartedAt: time.Date(2025, 3, 1, 8, 0, 0, 123456000, time.UTC), EdgeID: "e/1", Seq: 42}
+	got, err := decodeSessionToken(encodeSessionToken(want))
+	if err != nil || !got.StartedAt.Equal(want.StartedAt) || got.EdgeID != want.EdgeID || got.Seq != want.Seq {
+		t.Errorf("round trip of %v = %v, %v", want, got, err)
+	}
+	raw := base64.RawURLEncoding.EncodeToString
+	// A ListChargers token, and tokens missing a part, are refused.
+	for _, tok := range []string{encodePageToken(fleet.Cursor{EdgeID: "e", ChargerID: "c"}), raw([]byte(`{"e":"e1","s":1}`)),
+		raw([]byte(`{"t":"2025-03-01T08:00:00Z","s":1}`)), raw([]byte(`{"t":"2025-03-01T08:00:00Z","e":"e1","s":0}`))} {
+		_, err := decodeSessionToken(tok)
+		var field *FieldError
+		if !errors.As(err, &field) || field.Field != "page_token" {
+			t.Errorf("decodeSessionToken(%q) = %v, want a page_token FieldError", tok, err)
+		}
+	}
+}
+
+func TestEndReasonNames(t *testing.T) {
+	t.Parallel()
+	for v := range chargeplanev1.EndReason_name {
+		r := chargeplanev1.EndReason(v)
+		if got := endReasonOf(endReasonName(r)); got != r {
+			t.Errorf("%v: stored as %q, read back as %v", r, endReasonName(r), got)
+		}
+	}
+	if got := endReasonName(chargeplanev1.EndReason_END_REASON_LIMIT_REACHED); got != "limit_reached" {
+		t.Errorf("limit reached stored as %q", got)
+	}
+	// A reason from a newer edge keeps its number.
+	if got := endReasonOf(endReasonName(chargeplanev1.EndReason(42))); got != 42 {
+		t.Errorf("unknown reason 42 read back as %v", got)
 	}
 }

@@ -5,6 +5,7 @@
 //
 //	c := cloudtest.Start(t)
 //	client := chargeplanev1connect.NewChargerServiceClient(http.DefaultClient, c.URL)
+//	sync := c.SyncClient(c.ProvisionEdge(t, "t1", "e1")) // SyncService needs an edge credential
 //
 // Test code only: production code never imports this package.
 package cloudtest

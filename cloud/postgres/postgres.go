@@ -47,8 +47,13 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 
 // InTx runs fn in a transaction on pool and commits if fn returns nil; on an
 // error or a panic it rolls back.
-func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) (err error) {
-	tx, err := pool.Begin(ctx)
+func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	return InTxOptions(ctx, pool, pgx.TxOptions{}, fn)
+}
+
+// InTxOptions is InTx with transaction options (isolation level, read only).
+func InTxOptions(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(pgx.Tx) error) (err error) {
+	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -107,4 +112,13 @@ func EnsureDatabase(ctx context.Context, url string) (created bool, err error) {
 		return false, fmt.Errorf("create database %q: %w", name, err)
 	}
 	return true, nil
+}
+
+// Retryable reports whether err ended a transaction in a way that running
+// the same transaction again can get past: a deadlock (SQLSTATE 40P01) or a
+// serialization failure (40001), which Postgres resolves by aborting one of
+// the transactions involved.
+func Retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }

@@ -21,9 +21,12 @@ import (
 	"github.com/chargeplane/chargeplane/cloud/api"
 	"github.com/chargeplane/chargeplane/cloud/broker"
 	"github.com/chargeplane/chargeplane/cloud/fleet"
+	"github.com/chargeplane/chargeplane/cloud/hint"
 	"github.com/chargeplane/chargeplane/cloud/ingest"
+	"github.com/chargeplane/chargeplane/cloud/ledger"
 	"github.com/chargeplane/chargeplane/cloud/postgres"
 	"github.com/chargeplane/chargeplane/cloud/presence"
+	"github.com/chargeplane/chargeplane/cloud/site"
 	"github.com/chargeplane/chargeplane/migrations"
 )
 
@@ -39,7 +42,33 @@ const (
 	checkTimeout = 2 * time.Second
 	// maxDrain bounds the final ingest batch within ShutdownTimeout.
 	maxDrain = 10 * time.Second
+	// hintTimeout bounds connecting to the broker and each wait for a
+	// hint's PUBACK.
+	hintTimeout = 5 * time.Second
 )
+
+// HintConfig returns how the cloud publishes config-changed hints: with its
+// own clean-session client ("<mqtt.client_id>-hints") on mqttURL, the
+// configured broker or the embedded one.
+func HintConfig(cfg Config, mqttURL string) hint.Config {
+	return hint.Config{
+		URL:       mqttURL,
+		ClientID:  cfg.MQTT.ClientID + "-hints",
+		Username:  cfg.MQTT.Username,
+		Password:  cfg.MQTT.Password,
+		TopicRoot: cfg.MQTT.TopicRoot,
+		Timeout:   hintTimeout,
+	}
+}
+
+// MQTTURL returns the broker the cloud talks to: mqtt.url, or the embedded
+// broker's address when only broker.embedded_addr is set.
+func MQTTURL(cfg Config) string {
+	if cfg.MQTT.URL == "" && cfg.Broker.EmbeddedAddr != "" {
+		return "tcp://" + cfg.Broker.EmbeddedAddr
+	}
+	return cfg.MQTT.URL
+}
 
 // Run runs the cloud until ctx ends, then stops it gracefully: readiness
 // turns false, the HTTP server finishes its requests (up to
@@ -113,7 +142,14 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 	if err != nil {
 		return err
 	}
-	a, err := api.New(api.Deps{Fleet: fleetStore, Presence: pres, Logger: logger, Registerer: reg, Now: time.Now, Version: version})
+	hints, err := hint.New(HintConfig(cfg, mqttURL), logger, reg)
+	if err != nil {
+		return err
+	}
+	a, err := api.New(api.Deps{
+		Fleet: fleetStore, Presence: pres, Site: site.New(pool, time.Now), Ledger: ledger.New(pool), Hints: hints,
+		Logger: logger, Registerer: reg, Now: time.Now, Version: version,
+	})
 	if err != nil {
 		return err
 	}
@@ -161,7 +197,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 	defer stopIngest()
 	brokerCtx, stopBroker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBroker()
+	hintsCtx, stopHints := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHints()
 	ingestDone := make(chan struct{})
+	hintsDone := make(chan struct{})
 
 	g, gctx := errgroup.WithContext(ctx)
 	if brk != nil {
@@ -170,6 +209,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 	g.Go(func() error {
 		defer close(ingestDone)
 		return consumer.Run(ingestCtx)
+	})
+	g.Go(func() error {
+		defer close(hintsDone)
+		return hints.Run(hintsCtx)
 	})
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -188,7 +231,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 			err = fmt.Errorf("http shutdown: %w", err)
 			_ = srv.Close()
 		}
+		// Hints of the last requests go out before the broker stops.
+		stopHints()
 		stopIngest()
+		<-hintsDone
 		<-ingestDone
 		stopBroker()
 		return err

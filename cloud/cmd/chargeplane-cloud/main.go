@@ -4,6 +4,14 @@
 //	chargeplane-cloud [serve] [flags]         run the cloud (default)
 //	chargeplane-cloud migrate [-create-db]    apply pending migrations and exit
 //	chargeplane-cloud check-config [flags]    validate the configuration and print it, secrets redacted
+//	chargeplane-cloud edge create -tenant T -edge E [-name N]   provision an edge; prints "credential: …" once
+//	chargeplane-cloud edge rotate|revoke -edge E [-tenant T]     new credential (printed) / revoke the edge
+//	chargeplane-cloud card put -tenant T -card C -balance-fen N [-offline-limit-fen N] [-blocked] [-user U]
+//	chargeplane-cloud tariff set -edge E -electricity 0.6523 -service 0.40 [-id ID]   flat tariff, yuan/kWh
+//
+// The edge, card and tariff commands work on the configured Postgres (like
+// the API, through cloud/site) and send the affected edges a config-changed
+// hint through the configured broker when it answers.
 //
 // Configuration: defaults < -config YAML file < CHARGEPLANE_CLOUD_* environment
 // < -set key=value flags < -http-addr / -postgres-url. deploy/chargeplane-cloud.yaml

@@ -32,8 +32,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	switch cmd {
 	case "serve", "migrate", "check-config":
+	case "edge", "card", "tariff":
+		var err error
+		if cmd, args, err = adminCommand(cmd, args); err != nil {
+			return err
+		}
 	default:
-		return usageError{fmt.Errorf("unknown command %q: want serve, migrate or check-config", cmd)}
+		return usageError{fmt.Errorf("unknown command %q: want serve, migrate, check-config, edge, card or tariff", cmd)}
 	}
 
 	fs := flag.NewFlagSet("chargeplane-cloud "+cmd, flag.ContinueOnError)
@@ -44,9 +49,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if cmd == "migrate" {
 		fs.BoolVar(&createDB, "create-db", false, "create the database named in postgres.url first if it does not exist")
 	}
+	var af adminFlags
+	af.register(fs, cmd)
 	fs.Usage = func() {
 		// Usage goes to stderr; if that fails there is nowhere left to report it.
-		_, _ = fmt.Fprintf(fs.Output(), "usage: chargeplane-cloud [serve|migrate|check-config] [flags]\n\nflags of %s:\n", cmd)
+		_, _ = fmt.Fprintf(fs.Output(), "usage: chargeplane-cloud [serve|migrate|check-config] [flags]\n"+
+			"       chargeplane-cloud edge create|rotate|revoke, card put, tariff set [flags]\n\nflags of %s:\n", cmd)
 		fs.PrintDefaults()
 		_, _ = fmt.Fprintf(fs.Output(), "\nconfiguration keys (YAML, -set, %s_<KEY> with . as _):\n  %s\n",
 			envPrefix, strings.Join(config.Keys(server.DefaultConfig()), "\n  "))
@@ -59,6 +67,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments: %q", fs.Args())}
+	}
+	if err := af.checkRequired(cmd); err != nil {
+		return usageError{err}
 	}
 
 	cfg, err := cf.load(fs, getenv)
@@ -76,13 +87,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return err
 	case "migrate":
 		return migrate(ctx, cfg, createDB, stdout)
-	default:
+	case "serve":
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(
 			collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		)
 		return server.Run(ctx, cfg, logger, reg, func(string) {})
+	default:
+		return runAdmin(ctx, cmd, cfg, &af, stdout, stderr)
 	}
 }
 

@@ -1,0 +1,5 @@
+DROP TABLE IF EXISTS wallet_entries;
+DROP TABLE IF EXISTS sessions;
+DROP TABLE IF EXISTS cards;
+DROP TABLE IF EXISTS edges;
+DROP SEQUENCE IF EXISTS config_version_seq;
