@@ -2,6 +2,8 @@ package store
 
 import (
 	"runtime"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,7 +22,7 @@ func BenchmarkAppendNoSync(b *testing.B)  { benchmarkAppend(b, false) }
 // reports events/s and the mean events per group commit.
 func benchmarkAppend(b *testing.B, durable bool) {
 	reg := prometheus.NewRegistry()
-	s, err := Open(Config{Dir: b.TempDir(), Durable: durable, MaxBatch: 1000}, testEdgeID, nil, reg)
+	s, err := Open(testConfig(b.TempDir(), func(c *Config) { c.Durable = durable }), testEdgeID, nil, reg)
 	if err != nil {
 		b.Fatalf("Open: %v", err)
 	}
@@ -42,6 +44,43 @@ func benchmarkAppend(b *testing.B, durable bool) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	if commits, events := histogram(b, reg, "chargeplane_store_commit_batch_events"); commits > 0 {
+		b.ReportMetric(events/float64(commits), "events/commit")
+	}
+}
+
+// BenchmarkWriteSession has ~1000 goroutines each writing one SessionEnded
+// (a fresh ref each time) with one ctl/ put per call, as control does at the
+// end of a session: outbox, ledger, ref index (read before it is written)
+// and control state in one durable Write.
+func BenchmarkWriteSession(b *testing.B) {
+	reg := prometheus.NewRegistry()
+	s, err := Open(testConfig(b.TempDir()), testEdgeID, nil, reg)
+	if err != nil {
+		b.Fatalf("Open: %v", err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	ctx := b.Context()
+	var next atomic.Int64
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((benchWriters + procs - 1) / procs)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			ref := strconv.FormatInt(next.Add(1), 10)
+			w := Write{
+				Events: []*chargeplanev1.Event{sessionEnded("bench-charger-0001", 1, ref)},
+				Put:    []KV{{Key: []byte("ctl/debit/" + ref), Value: []byte("1234")}},
+			}
+			if _, err := s.Write(ctx, w); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sessions/s")
 	if commits, events := histogram(b, reg, "chargeplane_store_commit_batch_events"); commits > 0 {
 		b.ReportMetric(events/float64(commits), "events/commit")
 	}

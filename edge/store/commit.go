@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -27,7 +28,7 @@ func (s *Store) commitLoop() {
 			}
 		}
 		group = append(group[:0], req)
-		n := len(req.vals)
+		n := req.weight()
 	gather:
 		for n < s.cfg.MaxBatch {
 			select {
@@ -35,12 +36,12 @@ func (s *Store) commitLoop() {
 				if !ok {
 					break gather
 				}
-				if n+len(r.vals) > s.cfg.MaxBatch {
+				if n+r.weight() > s.cfg.MaxBatch {
 					carry = r
 					break gather
 				}
 				group = append(group, r)
-				n += len(r.vals)
+				n += r.weight()
 			default:
 				break gather
 			}
@@ -50,10 +51,11 @@ func (s *Store) commitLoop() {
 	}
 }
 
-// commitGroup writes one group: acknowledgements first (they were queued
-// before this group's events had seqs, so they must not remove them), then
-// the events in as few transactions as Badger allows, each carrying meta/seq,
-// then one sync. Every request gets the group's result.
+// commitGroup writes one group: acknowledgements, synced marks and
+// compactions first (they were queued before this group's events had seqs,
+// so they must not touch them), then the writes in as few transactions as
+// Badger allows, each write whole in one transaction and each transaction
+// carrying meta/seq, then one sync. Every request gets the group's result.
 func (s *Store) commitGroup(group []*request) {
 	if s.failed != nil {
 		reply(group, s.failed)
@@ -61,19 +63,34 @@ func (s *Store) commitGroup(group []*request) {
 	}
 	start := time.Now()
 	var (
-		ackUpTo uint64
-		events  int
+		ackUpTo  uint64
+		events   int
+		marks    []uint64
+		compacts bool
 	)
 	for _, r := range group {
-		if r.ack {
+		switch r.kind {
+		case reqAck:
 			ackUpTo = max(ackUpTo, r.upTo)
+		case reqMark:
+			marks = append(marks, r.ledger.seqs...)
+		case reqCompact:
+			compacts = true
+		case reqWrite:
+			events += len(r.vals)
 		}
-		events += len(r.vals)
 	}
 
 	deleted, ackedTo, err := s.deleteUpTo(ackUpTo)
+	var marked, sessions, removed int64
 	if err == nil {
-		err = s.writeEvents(group)
+		marked, err = s.markSynced(marks)
+	}
+	if err == nil && compacts {
+		removed, err = s.compactGroup(group)
+	}
+	if err == nil {
+		sessions, err = s.writeGroup(group)
 	}
 	if err == nil && s.cfg.Durable {
 		if serr := s.db.Sync(); serr != nil {
@@ -90,7 +107,9 @@ func (s *Store) commitGroup(group []*request) {
 	s.visible.Store(s.lastSeq.Load())
 	s.ackedTo.Store(ackedTo)
 	s.pending.Add(int64(events) - deleted)
+	s.pendingSessions.Add(sessions - marked)
 	s.m.appendEvents.Add(float64(events))
+	s.m.compactedSessions.Add(float64(removed))
 	s.m.batchEvents.Observe(float64(events))
 	s.m.commitDuration.Observe(time.Since(start).Seconds())
 	if events > 0 {
@@ -108,16 +127,19 @@ func reply(group []*request, err error) {
 	}
 }
 
-// writeEvents assigns seqs to the group's events in order and writes them,
-// starting a new transaction whenever the next request would not fit in
-// Badger's limits. Each transaction sets meta/seq to its last seq. lastSeq
-// advances even if a commit fails: a seq that may have reached the disk is
-// never handed out again.
-func (s *Store) writeEvents(group []*request) error {
+// writeGroup assigns seqs to the group's events in order and writes every
+// write request, starting a new transaction whenever the next request would
+// not fit in Badger's limits, so that each request lands whole in one
+// transaction. Each transaction that holds events sets meta/seq to its last
+// seq. lastSeq advances even if a commit fails: a seq that may have reached
+// the disk is never handed out again. It returns how many sessions it entered
+// in the ledger.
+func (s *Store) writeGroup(group []*request) (sessions int64, err error) {
 	next := s.lastSeq.Load() + 1
 	var (
 		txn         *badger.Txn
 		size, count int64
+		seqs        bool // txn holds events: meta/seq must be set
 	)
 	commit := func() error {
 		if txn == nil {
@@ -125,42 +147,243 @@ func (s *Store) writeEvents(group []*request) error {
 		}
 		defer txn.Discard()
 		last := next - 1
-		s.lastSeq.Store(last)
-		if err := txn.Set([]byte(keySeq), encodeUint64(last)); err != nil {
-			return fmt.Errorf("set %s: %w", keySeq, err)
+		if seqs {
+			s.lastSeq.Store(last)
+			if err := txn.Set([]byte(keySeq), encodeUint64(last)); err != nil {
+				return fmt.Errorf("set %s: %w", keySeq, err)
+			}
 		}
 		if err := txn.Commit(); err != nil {
-			return fmt.Errorf("commit events up to %d: %w", last, err)
+			return fmt.Errorf("commit writes up to seq %d: %w", last, err)
 		}
 		txn = nil
 		return nil
 	}
 	for _, r := range group {
-		if len(r.vals) == 0 {
+		if r.kind != reqWrite {
 			continue
 		}
-		n := int64(len(r.vals))
-		if txn != nil && (size+r.size+metaSeqEntrySize >= s.maxTxnSize || count+n+1 >= s.maxTxnCount) {
+		if txn != nil && (size+r.size+metaSeqEntrySize >= s.maxTxnSize || count+r.count+1 >= s.maxTxnCount) {
 			if err := commit(); err != nil {
-				return err
+				return sessions, err
 			}
 		}
 		if txn == nil {
 			txn = s.db.NewTransaction(true)
+			size, count, seqs = 0, 0, false
+		}
+		if err := s.writeRequest(txn, r, next); err != nil {
+			txn.Discard()
+			return sessions, err
+		}
+		if len(r.vals) > 0 {
+			r.first = next
+			next += uint64(len(r.vals))
+			seqs = true
+		}
+		sessions += int64(len(r.sessions()))
+		size += r.size
+		count += r.count
+	}
+	return sessions, commit()
+}
+
+// writeRequest adds one write request to txn, its first event at seq first:
+// the events to the outbox, sessions also to the ledger and the ref index,
+// then the puts and deletes.
+func (s *Store) writeRequest(txn *badger.Txn, r *request, first uint64) error {
+	// r.vals is the request's own: each value becomes the stored bytes in
+	// place, so the ledger entry below shares them.
+	for i, v := range r.vals {
+		seq := first + uint64(i)
+		r.vals[i] = appendSeq(v, seq)
+		if err := txn.Set(outboxKey(seq), r.vals[i]); err != nil {
+			return fmt.Errorf("set event %d: %w", seq, err)
+		}
+	}
+	for _, se := range r.sessions() {
+		seq := first + uint64(se.index)
+		if err := txn.Set(ledgerKey(seq), r.vals[se.index]); err != nil {
+			return fmt.Errorf("set ledger %d: %w", seq, err)
+		}
+		if se.ref == nil {
+			continue
+		}
+		// The ref keeps pointing at the session recorded first: a second
+		// SessionEnded for the same ref (a caller that did not check
+		// SessionByRef) is still kept in the ledger, but dedupe by ref and
+		// compaction refer to the first.
+		prev, found, err := txnSeq(txn, se.ref)
+		if err != nil {
+			return err
+		}
+		if found {
+			s.logger.Warn("session ref already recorded; new session kept in the ledger, ref index unchanged",
+				"seq", seq, "recorded_seq", prev)
+			continue
+		}
+		if err := txn.Set(se.ref, encodeUint64(seq)); err != nil {
+			return fmt.Errorf("set session ref of %d: %w", seq, err)
+		}
+	}
+	for _, kv := range r.puts() {
+		if err := txn.Set(kv.Key, kv.Value); err != nil {
+			return fmt.Errorf("set %q: %w", kv.Key, err)
+		}
+	}
+	for _, k := range r.dels() {
+		if err := txn.Delete(k); err != nil {
+			return fmt.Errorf("delete %q: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// txnSeq reads a key holding a seq (an sref entry).
+func txnSeq(txn *badger.Txn, key []byte) (seq uint64, found bool, err error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read %q: %w", key, err)
+	}
+	err = item.Value(func(v []byte) error {
+		var ok bool
+		if seq, ok = decodeUint64(v); !ok {
+			return fmt.Errorf("bad value %x of %q", v, key)
+		}
+		return nil
+	})
+	return seq, err == nil, err
+}
+
+// markSynced moves every seq's ledger entry to synced/, stamped with the
+// clock, skipping seqs that are not in the ledger (unknown or already
+// synced). Each seq moves in one transaction; transactions are split to stay
+// within Badger's limits.
+func (s *Store) markSynced(seqs []uint64) (marked int64, err error) {
+	if len(seqs) == 0 {
+		return 0, nil
+	}
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
+	at := encodeUint64(uint64(s.now().UnixNano()))
+	var (
+		txn         *badger.Txn
+		size, count int64
+	)
+	defer func() {
+		if txn != nil {
+			txn.Discard()
+		}
+	}()
+	for _, seq := range seqs {
+		if txn == nil {
+			txn = s.db.NewTransaction(true)
 			size, count = 0, 0
 		}
-		r.first = next
-		for _, v := range r.vals {
-			if err := txn.Set(outboxKey(next), appendSeq(v, next)); err != nil {
-				txn.Discard()
-				return fmt.Errorf("set event %d: %w", next, err)
-			}
-			next++
+		item, err := txn.Get(ledgerKey(seq))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			continue
 		}
-		size += r.size
-		count += n
+		if err != nil {
+			return marked, fmt.Errorf("read ledger %d: %w", seq, err)
+		}
+		ev, err := item.ValueCopy(nil)
+		if err != nil {
+			return marked, fmt.Errorf("read ledger %d: %w", seq, err)
+		}
+		val := append(append(make([]byte, 0, syncedAtLen+len(ev)), at...), ev...)
+		es := entrySize(syncedKeyLen, len(val)) + entrySize(ledgerKeyLen, 0)
+		if size+es >= s.maxTxnSize || count+2 >= s.maxTxnCount {
+			if err := txn.Commit(); err != nil {
+				return marked, fmt.Errorf("commit synced marks: %w", err)
+			}
+			txn = s.db.NewTransaction(true)
+			size, count = 0, 0
+		}
+		if err := txn.Set(syncedKey(seq), val); err != nil {
+			return marked, fmt.Errorf("set synced %d: %w", seq, err)
+		}
+		if err := txn.Delete(ledgerKey(seq)); err != nil {
+			return marked, fmt.Errorf("delete ledger %d: %w", seq, err)
+		}
+		size += es
+		count += 2
+		marked++
 	}
-	return commit()
+	if err := txn.Commit(); err != nil {
+		return marked, fmt.Errorf("commit synced marks: %w", err)
+	}
+	txn = nil
+	return marked, nil
+}
+
+// compactGroup deletes the synced/ entries the group's compaction requests
+// name, with their ref index entries when those still point at them, and
+// sets each request's removed count. Entries already gone are skipped, so a
+// compaction racing another is harmless.
+func (s *Store) compactGroup(group []*request) (removed int64, err error) {
+	var (
+		txn         *badger.Txn
+		size, count int64
+	)
+	defer func() {
+		if txn != nil {
+			txn.Discard()
+		}
+	}()
+	per := entrySize(syncedKeyLen, 0)
+	for _, r := range group {
+		if r.kind != reqCompact {
+			continue
+		}
+		for _, c := range r.ledger.compact {
+			if txn == nil {
+				txn = s.db.NewTransaction(true)
+				size, count = 0, 0
+			}
+			if _, err := txn.Get(syncedKey(c.seq)); errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			} else if err != nil {
+				return removed, fmt.Errorf("read synced %d: %w", c.seq, err)
+			}
+			es := per + entrySize(len(c.ref), 0)
+			if size+es >= s.maxTxnSize || count+2 >= s.maxTxnCount {
+				if err := txn.Commit(); err != nil {
+					return removed, fmt.Errorf("commit compaction: %w", err)
+				}
+				txn = s.db.NewTransaction(true)
+				size, count = 0, 0
+			}
+			if err := txn.Delete(syncedKey(c.seq)); err != nil {
+				return removed, fmt.Errorf("delete synced %d: %w", c.seq, err)
+			}
+			if c.ref != nil {
+				ref, found, err := txnSeq(txn, c.ref)
+				if err != nil {
+					return removed, err
+				}
+				if found && ref == c.seq {
+					if err := txn.Delete(c.ref); err != nil {
+						return removed, fmt.Errorf("delete session ref of %d: %w", c.seq, err)
+					}
+				}
+			}
+			size += es
+			count += 2
+			r.ledger.removed++
+			removed++
+		}
+	}
+	if txn != nil {
+		if err := txn.Commit(); err != nil {
+			return removed, fmt.Errorf("commit compaction: %w", err)
+		}
+		txn = nil
+	}
+	return removed, nil
 }
 
 // deleteUpTo removes the outbox entries with seq <= upTo, never above the
@@ -228,8 +451,9 @@ func (s *Store) outboxKeys(from, to uint64, limit int) ([][]byte, error) {
 	return keys, nil
 }
 
-// recover checks the key-layout version (writing it into a new store) and
-// loads lastSeq, the outbox size and the acknowledged watermark.
+// recover checks the key-layout version (writing it into a new store,
+// migrating an older one) and loads lastSeq, the outbox size, the
+// acknowledged watermark, the ledger size and the last space alarm state.
 func (s *Store) recover() error {
 	if err := s.checkVersion(); err != nil {
 		return err
@@ -238,42 +462,43 @@ func (s *Store) recover() error {
 		seq         uint64
 		first, last uint64
 		count       int64
+		sessions    int64
+		alarm       uint64
 	)
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get([]byte(keySeq))
-		switch {
-		case errors.Is(err, badger.ErrKeyNotFound):
-		case err != nil:
-			return fmt.Errorf("read %s: %w", keySeq, err)
-		default:
-			if err := item.Value(func(v []byte) error {
-				var ok bool
-				seq, ok = decodeUint64(v)
-				if !ok {
-					return fmt.Errorf("bad %s value %x", keySeq, v)
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
+		var err error
+		if seq, err = readUint64(txn, keySeq); err != nil {
+			return err
 		}
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = []byte(outboxPrefix)
-		opts.PrefetchValues = false
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			k, ok := parseOutboxKey(it.Item().Key())
+		if alarm, err = readUint64(txn, keySpaceAlarm); err != nil {
+			return err
+		}
+		if err := scanKeys(txn, outboxPrefix, func(k []byte) error {
+			n, ok := parseOutboxKey(k)
 			if !ok {
-				return fmt.Errorf("bad outbox key %x", it.Item().Key())
+				return fmt.Errorf("bad outbox key %x", k)
 			}
 			if count == 0 {
-				first = k
+				first = n
 			}
-			last = k
+			last = n
 			count++
+			return nil
+		}); err != nil {
+			return err
 		}
-		return nil
+		return scanKeys(txn, ledgerPrefix, func(k []byte) error {
+			n, ok := parseSeqKey(ledgerPrefix, k)
+			if !ok {
+				return fmt.Errorf("bad ledger key %x", k)
+			}
+			// A ledger entry is written with its outbox entry and
+			// meta/seq, so it can never be above meta/seq; if it were,
+			// seqs would continue above it below.
+			last = max(last, n)
+			sessions++
+			return nil
+		})
 	})
 	if err != nil {
 		return err
@@ -281,12 +506,14 @@ func (s *Store) recover() error {
 	if last > seq {
 		// Cannot happen with meta/seq written in the events' transaction;
 		// if it does, never reuse a stored seq.
-		s.logger.Warn("outbox holds seqs above meta/seq; continuing above the outbox", "seq", last)
+		s.logger.Warn("outbox or ledger holds seqs above meta/seq; continuing above them", "seq", last)
 		seq = last
 	}
 	s.lastSeq.Store(seq)
 	s.visible.Store(seq)
 	s.pending.Store(count)
+	s.pendingSessions.Store(sessions)
+	s.spaceAlarm = alarm != 0
 	if count > 0 {
 		s.ackedTo.Store(first - 1)
 	} else {
@@ -295,10 +522,55 @@ func (s *Store) recover() error {
 	return nil
 }
 
-// checkVersion refuses a store of a newer layout and writes the current
-// version into a store that has no keys yet.
+// readUint64 reads a meta/ key holding a uint64; a missing key reads 0.
+func readUint64(txn *badger.Txn, key string) (uint64, error) {
+	item, err := txn.Get([]byte(key))
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("read %s: %w", key, err)
+	}
+	var v uint64
+	err = item.Value(func(b []byte) error {
+		var ok bool
+		if v, ok = decodeUint64(b); !ok {
+			return fmt.Errorf("bad %s value %x", key, b)
+		}
+		return nil
+	})
+	return v, err
+}
+
+// scanKeys calls fn with every key under prefix, in order, without reading
+// values. The key is only valid during the call.
+func scanKeys(txn *badger.Txn, prefix string, fn func(k []byte) error) error {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = []byte(prefix)
+	opts.PrefetchValues = false
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := fn(it.Item().Key()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkVersion refuses a store of a newer layout, writes the current version
+// into a store that has no keys yet, and migrates an older layout in place.
+//
+// Version 1 had only meta/ and outbox/ keys; version 2 adds key spaces that
+// start empty (ledger/, synced/, sref/, ctl/, meta/space_alarm), so the
+// migration is writing the new version. Sessions stored by version 1 are in
+// the outbox only, not in the ledger: they still reach the cloud through the
+// outbox as before.
 func (s *Store) checkVersion() error {
-	var fresh bool
+	var (
+		changed bool
+		from    uint64
+	)
 	err := s.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(keyVersion))
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -308,13 +580,13 @@ func (s *Store) checkVersion() error {
 			if it.Valid() {
 				return fmt.Errorf("store has keys but no %s", keyVersion)
 			}
-			fresh = true
+			changed = true
 			return txn.Set([]byte(keyVersion), encodeUint64(layoutVersion))
 		}
 		if err != nil {
 			return fmt.Errorf("read %s: %w", keyVersion, err)
 		}
-		return item.Value(func(v []byte) error {
+		err = item.Value(func(v []byte) error {
 			version, ok := decodeUint64(v)
 			switch {
 			case !ok || version == 0:
@@ -322,16 +594,26 @@ func (s *Store) checkVersion() error {
 			case version > layoutVersion:
 				return fmt.Errorf("version %d, this build knows up to %d: %w", version, layoutVersion, ErrNewerVersion)
 			}
+			from = version
 			return nil
 		})
+		if err != nil || from == layoutVersion {
+			return err
+		}
+		// from == 1: see the doc comment.
+		changed = true
+		return txn.Set([]byte(keyVersion), encodeUint64(layoutVersion))
 	})
 	if err != nil {
 		return err
 	}
-	if fresh {
+	if changed {
 		if err := s.db.Sync(); err != nil {
 			return fmt.Errorf("sync %s: %w", keyVersion, err)
 		}
+	}
+	if from != 0 && from != layoutVersion {
+		s.logger.Info("store key layout migrated", "from", from, "to", layoutVersion)
 	}
 	return nil
 }

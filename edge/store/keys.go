@@ -1,21 +1,39 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // Key layout, documented in doc.go. Changing any of it means raising
-// layoutVersion.
+// layoutVersion and teaching checkVersion to migrate the older layout.
 const (
-	layoutVersion = 1
+	layoutVersion = 2
 
-	keyVersion   = "meta/version"
-	keySeq       = "meta/seq"
-	outboxPrefix = "outbox/"
+	keyVersion    = "meta/version"
+	keySeq        = "meta/seq"
+	keySpaceAlarm = "meta/space_alarm"
+	outboxPrefix  = "outbox/"
+	ledgerPrefix  = "ledger/"
+	syncedPrefix  = "synced/"
+	srefPrefix    = "sref/"
+	// CtlPrefix starts every key of control's own state (Write.Put,
+	// Write.Delete, Get, Scan). edge/control owns the layout below it.
+	CtlPrefix = "ctl/"
 
 	outboxKeyLen = len(outboxPrefix) + 8
+	ledgerKeyLen = len(ledgerPrefix) + 8
+	syncedKeyLen = len(syncedPrefix) + 8
+
+	// syncedAtLen is the synced-at prefix of a synced/ value.
+	syncedAtLen = 8
+
+	// maxKeyLen is Badger's key size limit (badger Txn.modify). A longer key
+	// would fail the committer's transaction and with it the store, so
+	// Write refuses it up front.
+	maxKeyLen = 65000
 )
 
 // seqField is Event.seq's field number; the committer appends it to the
@@ -30,18 +48,45 @@ const maxSeqFieldLen = 1 + binary.MaxVarintLen64
 // of a transaction.
 const metaSeqEntrySize = int64(len(keySeq)) + 8 + entryOverhead
 
-func outboxKey(seq uint64) []byte {
-	k := make([]byte, outboxKeyLen)
-	copy(k, outboxPrefix)
-	binary.BigEndian.PutUint64(k[len(outboxPrefix):], seq)
+// seqKey returns prefix followed by seq as 8 big-endian bytes.
+func seqKey(prefix string, seq uint64) []byte {
+	k := make([]byte, len(prefix)+8)
+	copy(k, prefix)
+	binary.BigEndian.PutUint64(k[len(prefix):], seq)
 	return k
 }
 
-func parseOutboxKey(k []byte) (uint64, bool) {
-	if len(k) != outboxKeyLen || string(k[:len(outboxPrefix)]) != outboxPrefix {
+// parseSeqKey is the inverse of seqKey.
+func parseSeqKey(prefix string, k []byte) (uint64, bool) {
+	if len(k) != len(prefix)+8 || string(k[:len(prefix)]) != prefix {
 		return 0, false
 	}
-	return binary.BigEndian.Uint64(k[len(outboxPrefix):]), true
+	return binary.BigEndian.Uint64(k[len(prefix):]), true
+}
+
+func outboxKey(seq uint64) []byte { return seqKey(outboxPrefix, seq) }
+func ledgerKey(seq uint64) []byte { return seqKey(ledgerPrefix, seq) }
+func syncedKey(seq uint64) []byte { return seqKey(syncedPrefix, seq) }
+
+func parseOutboxKey(k []byte) (uint64, bool) { return parseSeqKey(outboxPrefix, k) }
+
+// srefKey is the session-reference index key of a session: the charger id is
+// length-prefixed (uvarint) so that no charger id, whatever bytes it holds,
+// can make two sessions share a key; the connector is 4 big-endian bytes and
+// the session reference takes the rest.
+func srefKey(chargerID string, connector uint32, sessionRef string) []byte {
+	k := make([]byte, 0, len(srefPrefix)+binary.MaxVarintLen64+len(chargerID)+4+len(sessionRef))
+	k = append(k, srefPrefix...)
+	k = binary.AppendUvarint(k, uint64(len(chargerID)))
+	k = append(k, chargerID...)
+	k = binary.BigEndian.AppendUint32(k, connector)
+	return append(k, sessionRef...)
+}
+
+// isCtlKey reports whether k is a key of control's own state: CtlPrefix
+// followed by at least one byte, within Badger's key size limit.
+func isCtlKey(k []byte) bool {
+	return len(k) > len(CtlPrefix) && len(k) <= maxKeyLen && bytes.HasPrefix(k, []byte(CtlPrefix))
 }
 
 func encodeUint64(v uint64) []byte {

@@ -9,17 +9,21 @@ import (
 // metrics are the store's collectors, registered on the injected registerer
 // for the store's lifetime.
 type metrics struct {
-	appendEvents   prometheus.Counter
-	batchEvents    prometheus.Histogram
-	commitDuration prometheus.Histogram
-	outboxEvents   prometheus.GaugeFunc
+	appendEvents      prometheus.Counter
+	batchEvents       prometheus.Histogram
+	commitDuration    prometheus.Histogram
+	outboxEvents      prometheus.GaugeFunc
+	pendingSessions   prometheus.GaugeFunc
+	diskBytes         prometheus.GaugeFunc
+	compactedSessions prometheus.Counter
+	droppedEvents     *prometheus.CounterVec
 
 	reg        prometheus.Registerer
 	registered []prometheus.Collector
 }
 
 func newMetrics(s *Store) *metrics {
-	return &metrics{
+	m := &metrics{
 		appendEvents: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chargeplane_store_append_events_total",
 			Help: "Events durably appended to the outbox.",
@@ -38,7 +42,27 @@ func newMetrics(s *Store) *metrics {
 			Name: "chargeplane_store_outbox_events",
 			Help: "Events stored and not yet acknowledged by the cloud.",
 		}, func() float64 { return float64(s.PendingCount()) }),
+		pendingSessions: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "chargeplane_store_pending_sessions",
+			Help: "Ended sessions in the ledger not yet confirmed by the cloud.",
+		}, func() float64 { return float64(s.PendingSessionCount()) }),
+		diskBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "chargeplane_store_disk_bytes",
+			Help: "Size of the Badger directory on disk, as last measured.",
+		}, func() float64 { return float64(s.DiskBytes()) }),
+		compactedSessions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chargeplane_store_compacted_sessions_total",
+			Help: "Synced sessions removed from the ledger after the retention period.",
+		}),
+		droppedEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chargeplane_edge_store_dropped_events_total",
+			Help: "Heartbeats and meter reports not stored because the store reached max_bytes.",
+		}, []string{"kind"}),
 	}
+	// Both series exist from the start, so a rate over them is defined.
+	m.droppedEvents.WithLabelValues(kindHeartbeat)
+	m.droppedEvents.WithLabelValues(kindMeterReport)
+	return m
 }
 
 // register registers every collector on reg, or none of them. A nil reg
@@ -48,7 +72,10 @@ func (m *metrics) register(reg prometheus.Registerer) error {
 		return nil
 	}
 	m.reg = reg
-	for _, c := range []prometheus.Collector{m.appendEvents, m.batchEvents, m.commitDuration, m.outboxEvents} {
+	for _, c := range []prometheus.Collector{
+		m.appendEvents, m.batchEvents, m.commitDuration, m.outboxEvents,
+		m.pendingSessions, m.diskBytes, m.compactedSessions, m.droppedEvents,
+	} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return fmt.Errorf("register metrics: %w", err)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +16,8 @@ import (
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 )
 
-// ErrClosed is returned by Append, Pending and Ack after Close.
+// ErrClosed is returned by every method but Close (and the counters) after
+// Close.
 var ErrClosed = errors.New("store closed")
 
 // ErrNewerVersion is returned by Open for a store whose key layout is newer
@@ -29,7 +31,7 @@ var ErrNewerVersion = errors.New("store key layout is newer than supported")
 // may or may not be stored; their seqs are never given to other events.
 var ErrFailed = errors.New("store failed")
 
-// ErrTooLarge is returned by Append for a set of events too large to be
+// ErrTooLarge is returned by Append and Write for a unit too large to be
 // written as one Badger transaction (about 15% of the memtable size). Nothing
 // is stored and no seq is used.
 var ErrTooLarge = errors.New("events too large for one append")
@@ -44,12 +46,34 @@ type Config struct {
 	// MaxBatch caps events per group commit. A single Append larger than
 	// MaxBatch is still committed whole, in a group of its own.
 	MaxBatch int `yaml:"max_batch"`
+	// Retention is how long a session the cloud confirmed stays in the
+	// ledger (for dedupe by session ref) before compaction removes it.
+	Retention time.Duration `yaml:"retention"`
+	// CompactEvery is how often the store compacts the ledger itself.
+	CompactEvery time.Duration `yaml:"compact_every"`
+	// MaxBytes bounds the Badger directory's size on disk; 0 = unlimited.
+	// At or above it, heartbeats and meter reports are no longer stored
+	// (see doc.go, "Disk bound").
+	MaxBytes int64 `yaml:"max_bytes"`
+	// WarnRatio: above WarnRatio × MaxBytes the store writes a
+	// store_nearly_full alarm event.
+	WarnRatio float64 `yaml:"warn_ratio"`
+	// SizeCheckEvery is how often the directory size is measured.
+	SizeCheckEvery time.Duration `yaml:"size_check_every"`
 }
 
 // DefaultConfig returns the production defaults. Dir has no default and must
 // be set.
 func DefaultConfig() Config {
-	return Config{Durable: true, MaxBatch: 1000}
+	return Config{
+		Durable:        true,
+		MaxBatch:       1000,
+		Retention:      168 * time.Hour,
+		CompactEvery:   time.Hour,
+		MaxBytes:       2 << 30,
+		WarnRatio:      0.9,
+		SizeCheckEvery: 10 * time.Second,
+	}
 }
 
 // maxMaxBatch bounds MaxBatch: a group is one Badger write, and the
@@ -65,27 +89,60 @@ func (c Config) Validate() error {
 	if c.MaxBatch < 1 || c.MaxBatch > maxMaxBatch {
 		errs = append(errs, fmt.Errorf("store.max_batch: %d out of range [1, %d]", c.MaxBatch, maxMaxBatch))
 	}
+	if c.Retention <= 0 {
+		errs = append(errs, fmt.Errorf("store.retention: %s must be positive", c.Retention))
+	}
+	if c.CompactEvery <= 0 {
+		errs = append(errs, fmt.Errorf("store.compact_every: %s must be positive", c.CompactEvery))
+	}
+	if c.MaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("store.max_bytes: %d must be 0 (unlimited) or positive", c.MaxBytes))
+	}
+	// Written as the valid range so that NaN is rejected too.
+	if !(c.WarnRatio > 0 && c.WarnRatio <= 1) {
+		errs = append(errs, fmt.Errorf("store.warn_ratio: %v out of range (0, 1]", c.WarnRatio))
+	}
+	if c.SizeCheckEvery <= 0 {
+		errs = append(errs, fmt.Errorf("store.size_check_every: %s must be positive", c.SizeCheckEvery))
+	}
 	return errors.Join(errs...)
 }
 
-// Store is the edge's durable outbox and sequence. Its methods are safe for
-// concurrent use.
+// Option changes how Open builds a Store, for what is not configuration.
+type Option func(*Store)
+
+// WithClock sets the clock the store reads for synced-at times, the
+// compaction cutoff, the store's own alarm events and the rate limit of its
+// warnings (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// Store is the edge's durable outbox, sequence, session ledger and control
+// state. Its methods are safe for concurrent use.
 type Store struct {
 	cfg    Config
 	edgeID string
 	logger *slog.Logger
 	db     *badger.DB
 	m      *metrics
+	now    func() time.Time
 
 	// maxTxnSize and maxTxnCount are Badger's limits for one transaction.
 	maxTxnSize  int64
 	maxTxnCount int64
 
-	// closeMu guards closed and the send side of reqs: Append and Ack send
-	// while holding it for reading, Close closes reqs while holding it for
+	// closeMu guards closed and the send side of reqs: writers send while
+	// holding it for reading, Close closes reqs while holding it for
 	// writing, so nothing is sent on a closed channel and every queued
-	// request is taken by the committer before it exits. Pending holds it
-	// for reading so Badger is not closed under a read.
+	// request is taken by the committer before it exits. Readers hold it
+	// for reading so Badger is not closed under a read. No method holds it
+	// while calling another that takes it (RWMutex read locks do not nest
+	// safely once a writer waits).
 	closeMu sync.RWMutex
 	closed  bool
 	reqs    chan *request
@@ -93,37 +150,38 @@ type Store struct {
 	appended chan struct{}
 
 	// Written by the committer only; read by anyone.
-	lastSeq atomic.Uint64 // last assigned seq
-	visible atomic.Uint64 // highest seq whose group is synced: Pending stops here
-	ackedTo atomic.Uint64 // every seq <= ackedTo has been acknowledged (or never existed)
-	pending atomic.Int64  // events stored and not acknowledged
+	lastSeq         atomic.Uint64 // last assigned seq
+	visible         atomic.Uint64 // highest seq whose group is synced: Pending stops here
+	ackedTo         atomic.Uint64 // every seq <= ackedTo has been acknowledged (or never existed)
+	pending         atomic.Int64  // events stored and not acknowledged
+	pendingSessions atomic.Int64  // ledger entries not yet confirmed by the cloud
 
 	// failed is the committer's sticky error (ErrFailed wrapped); committer only.
 	failed error
 
-	cancel context.CancelFunc // ends the lifetime ctx (value-log GC)
-	wg     sync.WaitGroup     // committer and GC goroutines
-}
+	// Disk bound (space.go). full and diskBytes are written by checkSpace
+	// and read by Write and DiskBytes. spaceMu serializes checkSpace and
+	// guards spaceAlarm, the last alarm state written (persisted as
+	// meta/space_alarm so that a restart does not repeat it).
+	full       atomic.Bool
+	diskBytes  atomic.Int64
+	spaceMu    sync.Mutex
+	spaceAlarm bool
+	dropLogMu  sync.Mutex
+	dropLogAt  time.Time        // last Warn about dropped events
+	dropSince  map[string]int64 // dropped per kind since dropLogAt
+	compactMu  sync.Mutex       // one Compact at a time
 
-// request is one Append or Ack waiting for its group commit.
-type request struct {
-	// Append: the marshalled events without their seq, and the estimated
-	// transaction size of their entries.
-	vals [][]byte
-	size int64
-	// Ack.
-	ack  bool
-	upTo uint64
-
-	first uint64     // set by the committer: seq of vals[0]
-	done  chan error // buffered(1), receives the group's result
+	cancel context.CancelFunc // ends the lifetime ctx (GC, compaction, size checks)
+	wg     sync.WaitGroup     // committer and background goroutines
 }
 
 // Open opens (creating) the Badger store in cfg.Dir for the edge edgeID,
-// checks and sets the key-layout version (refusing a newer one with
-// ErrNewerVersion), recovers the last assigned seq and the outbox size, and
-// starts the committer. Close releases it.
-func Open(cfg Config, edgeID string, logger *slog.Logger, reg prometheus.Registerer) (*Store, error) {
+// checks the key-layout version (migrating an older one, refusing a newer one
+// with ErrNewerVersion), recovers the last assigned seq, the outbox and ledger
+// sizes, measures the directory, and starts the committer and the background
+// work (value-log GC, ledger compaction, size checks). Close releases it.
+func Open(cfg Config, edgeID string, logger *slog.Logger, reg prometheus.Registerer, opts ...Option) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -144,12 +202,20 @@ func Open(cfg Config, edgeID string, logger *slog.Logger, reg prometheus.Registe
 		edgeID:      edgeID,
 		logger:      logger,
 		db:          db,
+		now:         time.Now,
 		maxTxnSize:  db.MaxBatchSize(),
 		maxTxnCount: db.MaxBatchCount(),
 		reqs:        make(chan *request, cfg.MaxBatch),
 		appended:    make(chan struct{}, 1),
+		dropSince:   map[string]int64{},
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	if err := s.recover(); err != nil {
+		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), closeDB(db))
+	}
+	if err := s.measure(); err != nil {
 		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), closeDB(db))
 	}
 	s.m = newMetrics(s)
@@ -159,11 +225,14 @@ func Open(cfg Config, edgeID string, logger *slog.Logger, reg prometheus.Registe
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(4)
 	go s.commitLoop()
 	go s.gcLoop(ctx)
+	go s.compactLoop(ctx)
+	go s.spaceLoop(ctx)
 
-	logger.Info("store opened", "dir", cfg.Dir, "edge_id", edgeID, "seq", s.lastSeq.Load(), "pending", s.pending.Load())
+	logger.Info("store opened", "dir", cfg.Dir, "edge_id", edgeID, "seq", s.lastSeq.Load(),
+		"pending", s.pending.Load(), "pending_sessions", s.pendingSessions.Load(), "disk_bytes", s.diskBytes.Load())
 	return s, nil
 }
 
@@ -174,48 +243,25 @@ func closeDB(db *badger.DB) error {
 	return nil
 }
 
-// Append stores evs durably as one unit. It sets each event's EdgeId and a
-// fresh Seq (consecutive within the call, per-edge monotonic, starting at 1,
-// never reused) and returns only after the group commit holding them is
-// fsynced (when Config.Durable). Concurrent callers share one Badger write and
-// one fsync.
+// Append stores evs durably as one unit; it is Write with events only. It
+// sets each event's EdgeId and a fresh Seq (consecutive within the call,
+// per-edge monotonic, starting at 1, never reused) and returns only after the
+// group commit holding them is fsynced (when Config.Durable). Concurrent
+// callers share one Badger write and one fsync.
 //
 // ctx bounds only the wait to enqueue: once queued, the write is in progress
 // and Append waits for its result, so a nil error always means stored and a
 // cancelled ctx always means not stored. The caller must not touch evs until
 // Append returns. It returns ErrClosed after Close, ErrTooLarge for an
-// oversized set and ErrFailed once a write has failed.
+// oversized set and ErrFailed once a write has failed. While the store is
+// full (Config.MaxBytes) heartbeats and meter reports are dropped: they keep
+// Seq 0 and Append still returns nil.
 func (s *Store) Append(ctx context.Context, evs ...*chargeplanev1.Event) error {
 	if len(evs) == 0 {
 		return s.closedErr()
 	}
-	req := &request{vals: make([][]byte, len(evs)), done: make(chan error, 1)}
-	for i, ev := range evs {
-		if ev == nil {
-			return fmt.Errorf("append: event %d is nil", i)
-		}
-		ev.EdgeId = s.edgeID
-		ev.Seq = 0
-		b, err := proto.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("append: marshal event %d: %w", i, err)
-		}
-		req.vals[i] = b
-		req.size += entrySize(outboxKeyLen, len(b)+maxSeqFieldLen)
-	}
-	if req.size+metaSeqEntrySize >= s.maxTxnSize || int64(len(evs))+1 >= s.maxTxnCount {
-		return fmt.Errorf("append %d events of %d bytes (limit %d): %w", len(evs), req.size, s.maxTxnSize, ErrTooLarge)
-	}
-	if err := s.enqueue(ctx, req); err != nil {
-		return err
-	}
-	if err := <-req.done; err != nil {
-		return err
-	}
-	for i, ev := range evs {
-		ev.Seq = req.first + uint64(i)
-	}
-	return nil
+	_, err := s.Write(ctx, Write{Events: evs})
+	return err
 }
 
 // Ack marks every event with seq <= upTo as delivered, removing it from the
@@ -226,7 +272,7 @@ func (s *Store) Ack(ctx context.Context, upTo uint64) error {
 	if upTo <= s.ackedTo.Load() {
 		return s.closedErr()
 	}
-	req := &request{ack: true, upTo: upTo, done: make(chan error, 1)}
+	req := &request{kind: reqAck, upTo: upTo, done: make(chan error, 1)}
 	if err := s.enqueue(ctx, req); err != nil {
 		return err
 	}

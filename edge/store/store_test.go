@@ -19,6 +19,16 @@ import (
 
 const testEdgeID = "edge-test"
 
+// testConfig is the default config for dir, changed by opts.
+func testConfig(dir string, opts ...func(*Config)) Config {
+	cfg := DefaultConfig()
+	cfg.Dir = dir
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
 // MustOpen opens a store in dir with the default config (changed by opts) and
 // a fresh registry, and closes it when the test ends.
 func MustOpen(tb testing.TB, dir string, opts ...func(*Config)) *Store {
@@ -274,7 +284,7 @@ func TestGroupCommitRespectsMaxBatch(t *testing.T) {
 	const writers, perWriter, maxBatch = 50, 20, 10
 	ctx := t.Context()
 	reg := prometheus.NewRegistry()
-	s, err := Open(Config{Dir: t.TempDir(), Durable: true, MaxBatch: maxBatch}, testEdgeID, nil, reg)
+	s, err := Open(testConfig(t.TempDir(), func(c *Config) { c.MaxBatch = maxBatch }), testEdgeID, nil, reg)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -438,7 +448,7 @@ func TestOpenUnversionedStoreRefused(t *testing.T) {
 	if cerr := db.Close(); err != nil || cerr != nil {
 		t.Fatalf("write foreign key: %v, close: %v", err, cerr)
 	}
-	s, err := Open(Config{Dir: dir, Durable: true, MaxBatch: 10}, testEdgeID, nil, nil)
+	s, err := Open(testConfig(dir), testEdgeID, nil, nil)
 	if err == nil {
 		_ = s.Close()
 		t.Fatal("Open of a store with keys but no version: no error")
@@ -491,7 +501,7 @@ func TestValidate(t *testing.T) {
 	if _, err := Open(DefaultConfig(), testEdgeID, nil, nil); err == nil || !strings.Contains(err.Error(), "store.dir: required") {
 		t.Errorf("Open with an invalid config: %v, want the Validate error", err)
 	}
-	if _, err := Open(Config{Dir: t.TempDir(), MaxBatch: 1}, "", nil, nil); err == nil {
+	if _, err := Open(testConfig(t.TempDir()), "", nil, nil); err == nil {
 		t.Error("Open without an edge id: no error")
 	}
 }
@@ -730,11 +740,11 @@ func TestBadgerLoggerLevels(t *testing.T) {
 
 func TestRegisterConflict(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	s1, err := Open(Config{Dir: t.TempDir(), Durable: true, MaxBatch: 10}, testEdgeID, nil, reg)
+	s1, err := Open(testConfig(t.TempDir()), testEdgeID, nil, reg)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	_, err = Open(Config{Dir: t.TempDir(), Durable: true, MaxBatch: 10}, testEdgeID, nil, reg)
+	_, err = Open(testConfig(t.TempDir()), testEdgeID, nil, reg)
 	if are := (prometheus.AlreadyRegisteredError{}); !errors.As(err, &are) {
 		t.Errorf("second Open on one registry: %v, want AlreadyRegisteredError", err)
 	}
@@ -742,7 +752,7 @@ func TestRegisterConflict(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	// Close unregisters, so the registry can take a new store.
-	s2, err := Open(Config{Dir: t.TempDir(), Durable: true, MaxBatch: 10}, testEdgeID, nil, reg)
+	s2, err := Open(testConfig(t.TempDir()), testEdgeID, nil, reg)
 	if err != nil {
 		t.Fatalf("Open after Close on the same registry: %v", err)
 	}
