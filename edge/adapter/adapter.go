@@ -14,14 +14,28 @@ import (
 	"github.com/chargeplane/chargeplane/edge/control"
 	"github.com/chargeplane/chargeplane/edge/framelog"
 	"github.com/chargeplane/chargeplane/edge/gateway"
-	"github.com/chargeplane/chargeplane/edge/store"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
+// Recorder stores events durably: the adapters acknowledge a charger only
+// after Append returns. A *store.Store is one; in the agent it is the
+// control.Book, which observes sessions on their way to the store.
+type Recorder interface {
+	Append(ctx context.Context, evs ...*chargeplanev1.Event) error
+}
+
+// Authorizer decides card swipes and answers balance queries
+// (control.Book, or the static control.Authorizer).
+type Authorizer interface {
+	Authorize(cardID string) control.Decision
+	Balance(cardID string) int64
+}
+
 // Deps are what every adapter needs.
 type Deps struct {
-	Store *store.Store
+	// Store records every event before the charger is acknowledged.
+	Store Recorder
 	// Now is the clock; Location is the site's zone for the wall-clock time
 	// chargers are given.
 	Now        func() time.Time
@@ -35,7 +49,7 @@ type Deps struct {
 	// ends (0 means 5 s).
 	StoreTimeout time.Duration
 	// Authorizer decides card swipes and answers balance queries.
-	Authorizer *control.Authorizer
+	Authorizer Authorizer
 	// Registry receives every identified session, so commands reach it.
 	Registry *Registry
 	// FrameLog keeps each charger's recent raw frames (nil: none kept).
@@ -112,7 +126,7 @@ func event(now time.Time, protocol, chargerID string, connector uint32) *chargep
 
 // storeFinal stores the event that ends a session even though the session's
 // context may be cancelled (shutdown): it is a fact the cloud must see.
-func storeFinal(ctx context.Context, st *store.Store, timeout time.Duration, evs ...*chargeplanev1.Event) error {
+func storeFinal(ctx context.Context, st Recorder, timeout time.Duration, evs ...*chargeplanev1.Event) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	return st.Append(ctx, evs...) //nolint:wrapcheck // callers log with context

@@ -417,10 +417,10 @@ func (s *ap3000Session) powerHeartbeat(now time.Time, evs []*chargeplanev1.Event
 
 // settlement stores SessionEnded durably, then answers (§9: the device keeps
 // resending until answered). A settlement repeated on this connection (our
-// answer was lost) is answered again but not stored twice. Across reconnects
-// only the cloud can tell: it dedupes events by (edge_id, seq), so a
-// settlement re-sent after a reconnect is a second event with the same
-// session_ref; the cloud is to dedupe SessionEnded on (charger, session_ref).
+// answer was lost) is answered again but not stored twice. A settlement
+// re-sent after a reconnect reaches the Recorder again: control.Book
+// records one end per (charger, connector, session_ref) and leaves the
+// repeat out.
 func (s *ap3000Session) settlement(ctx context.Context, f *ap3000.Frame, m *ap3000.Settlement, now time.Time, evs []*chargeplanev1.Event) error {
 	a := s.a
 	s.mu.Lock()

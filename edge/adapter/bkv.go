@@ -46,11 +46,26 @@ const protoBKV = "bkv"
 // A gateway repeats an end report until it hears the acknowledgement, and
 // again after reconnecting (§4 [C]). Within one connection the session
 // remembers the last few ended business numbers per connector and answers a
-// repeat without storing it again. Across reconnects nothing is remembered:
-// the cloud dedupes events by (edge_id, seq) only, so a report re-sent after a
-// reconnect is stored as a second SessionEnded with the same connector and
-// session_ref; the cloud must also dedupe session ends on (charger, connector,
-// session_ref) — that is the cloud's job, not this adapter's.
+// repeat without recording it again. Across reconnects the Recorder dedupes:
+// control.Book records one session end per (charger, connector,
+// session_ref) and leaves a repeat out of the store, and the adapter
+// acknowledges it all the same.
+//
+// # Reconnects during a session
+//
+// A session outlives its connection: the gateway keeps charging, reports
+// the same business number on the new connection and sends the end report
+// there. Nothing here depends on having seen the start on the same
+// connection: the end report carries the session's energy and minutes, and
+// control.Book, which saw the start, fills in the start time and the
+// billing. Only the times of 0x02/0x0C end reports are then left to the
+// Book (the report has none).
+//
+// # Amounts
+//
+// The amount a gateway computed itself (card, power-tier and fee end
+// reports) goes to SessionEnded.charger_amount_fen for reconciliation; the
+// billed amount_fen is the edge's, computed by control.Book from the tariff.
 type BKV struct {
 	deps    Deps
 	log     *slog.Logger
@@ -246,13 +261,13 @@ func (s *bkvSession) handle(ctx context.Context, raw []byte) error {
 	case *bkv.CardEnd:
 		ev, dup := s.endEvent(now, m.EndHead, func(e *chargeplanev1.SessionEnded) {
 			e.CardId = m.Card.String()
-			e.AmountFen = int64(m.Amount)
+			e.ChargerAmountFen = int64(m.Amount)
 		})
 		evs = appendIf(evs, ev, !dup)
 		reply = &bkv.CardEndReply{Socket: m.Socket, Result: bkv.ResultOK}
 	case *bkv.PowerTierEnd:
 		ev, dup := s.endEvent(now, m.EndHead, func(e *chargeplanev1.SessionEnded) {
-			e.AmountFen = int64(m.Amount)
+			e.ChargerAmountFen = int64(m.Amount)
 			e.RawReason = fmt.Sprintf("reason=%d status=%s", m.EndReason, m.Status)
 			s.setEndTime(e, m.EndTime)
 		})
@@ -264,7 +279,7 @@ func (s *bkvSession) handle(ctx context.Context, raw []byte) error {
 		head := bkv.EndHead{Socket: m.Socket, Port: m.Port, Status: m.Status, BusinessNo: m.BusinessNo,
 			Power: m.Power, Current: m.Current, Energy: m.Energy, Minutes: m.Minutes, Temperature: m.MCUTemperature}
 		ev, dup := s.endEvent(now, head, func(e *chargeplanev1.SessionEnded) {
-			e.AmountFen = int64(m.ElecAmount) + int64(m.ServiceAmount)
+			e.ChargerAmountFen = int64(m.ElecAmount) + int64(m.ServiceAmount)
 			e.RawReason = fmt.Sprintf("reason=%d status=%s", m.EndReason, m.Status)
 			s.setEndTime(e, m.EndTime)
 		})

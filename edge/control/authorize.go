@@ -1,10 +1,3 @@
-// Package control holds the edge's charging decisions: who may charge and
-// on what terms. It decides only; adapters carry the decisions out (store,
-// then reply). No I/O happens here.
-//
-// Today authorization comes from the site's configuration (a card list and
-// a policy for unknown cards); the cloud-synced card cache with offline
-// credit limits builds on the same Authorizer.
 package control
 
 import (
@@ -67,11 +60,21 @@ type Decision struct {
 	Accepted bool
 	// Reason says why: "listed", "unknown_accepted", "unknown_card", "blocked",
 	// "no_balance".
-	Reason     string
+	Reason string
+	// BalanceFen is the balance to show the user (the Book's effective
+	// balance: it may be negative after offline use).
 	BalanceFen int64
+	// Offline: decided while the cloud was unreachable (Book only).
+	Offline bool
+	// LimitFen is the amount the card may spend: its effective balance, plus
+	// its offline limit when offline; 0 means no amount limit (unknown cards
+	// accepted by policy). The static Authorizer sets none.
+	LimitFen int64
 }
 
-// Authorizer decides card swipes from the site's card list.
+// Authorizer decides card swipes from the site's card list alone: no
+// balances debited, no cloud, no offline limits. The agent uses the Book;
+// the Authorizer serves adapters run without one (tests, tools).
 type Authorizer struct {
 	unknownAccept bool
 	cards         map[string]Card
