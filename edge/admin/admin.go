@@ -1,7 +1,10 @@
 // Package admin serves the edge's local HTTP endpoint: /healthz (the process
 // is alive), /readyz (it can take charger connections), /metrics (Prometheus)
-// and /status (a JSON summary for installers and scripts). It listens on
-// loopback by default: it is for the site, not the internet.
+// and /status (a JSON summary for installers and scripts). The caller mounts
+// the installer's routes on it: ChargerRoutes (the site's chargers from
+// station state, and commands), FramesRoute (raw frames) and PageRoute (the
+// installer page at /, which uses those routes). It listens on loopback by
+// default: it is for the site, not the internet.
 package admin
 
 import (
@@ -77,9 +80,11 @@ func New(cfg Config, checks []Check, status func() any, gatherer prometheus.Gath
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
+		// A command waits for the charger: 10 s × 3 tries by default, so
+		// the write deadline leaves room for a timed-out result to arrive.
+		WriteTimeout:   90 * time.Second,
+		IdleTimeout:    60 * time.Second,
+		MaxHeaderBytes: 16 << 10,
 	}
 	return s
 }

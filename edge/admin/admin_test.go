@@ -100,3 +100,29 @@ func TestFramesRouteDecodes(t *testing.T) {
 		t.Fatalf("unknown charger = %d", code)
 	}
 }
+
+// TestFramesLimit: ?limit=N keeps the N most recent frames (the page asks
+// for 20); a bad limit is refused.
+func TestFramesLimit(t *testing.T) {
+	log := framelog.New(framelog.DefaultConfig())
+	t0 := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		log.Record("gw", "bkv", framelog.Up, t0.Add(time.Duration(i)*time.Second), []byte{0xfc, 0xfe, byte(i)})
+	}
+	base := start(t, nil, FramesRoute(log))
+	var body struct {
+		Frames []frameView `json:"frames"`
+	}
+	if code := get(t, base+"/chargers/gw/frames?limit=2", &body); code != http.StatusOK || len(body.Frames) != 2 ||
+		body.Frames[0].Hex != "fcfe03" || body.Frames[1].Hex != "fcfe04" {
+		t.Fatalf("limit=2: %d %+v", code, body.Frames)
+	}
+	if code := get(t, base+"/chargers/gw/frames?limit=50", &body); code != http.StatusOK || len(body.Frames) != 5 {
+		t.Fatalf("limit=50: %d %d frames", code, len(body.Frames))
+	}
+	for _, bad := range []string{"0", "-1", "x"} {
+		if code := get(t, base+"/chargers/gw/frames?limit="+bad, nil); code != http.StatusBadRequest {
+			t.Errorf("limit=%s: %d, want 400", bad, code)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/chargeplane/chargeplane/edge/framelog"
@@ -21,14 +22,27 @@ type frameView struct {
 }
 
 // FramesRoute serves GET /chargers/{id}/frames: the charger's recent raw
-// frames, decoded when read.
+// frames, oldest first, decoded when read. ?limit=N keeps only the N most
+// recent (the page shows 20), so only those are decoded.
 func FramesRoute(log *framelog.Log) Route {
 	return Route{Pattern: "GET /chargers/{id}/frames", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
+		limit := 0
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit " + strconv.Quote(v) + ": want a positive number"})
+				return
+			}
+			limit = n
+		}
 		entries := log.Frames(id)
 		if entries == nil {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no frames logged for charger " + id})
 			return
+		}
+		if limit > 0 && len(entries) > limit {
+			entries = entries[len(entries)-limit:]
 		}
 		views := make([]frameView, 0, len(entries))
 		for _, e := range entries {
