@@ -12,6 +12,7 @@ package downlink
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,12 +29,17 @@ import (
 	"github.com/chargeplane/chargeplane/shared/topic"
 )
 
-// Config holds the downlink's broker settings.
+// Config holds the downlink's broker settings. The integrator fills the
+// login and TLS fields from the uplink's (uplink.Config.MQTTCredentials and
+// uplink.Config.TLSConfig), so both clients present the same identity.
 type Config struct {
 	MQTTURL  string
 	ClientID string
 	Username string
 	Password string
+	// TLSConfig verifies the broker for ssl://, tls:// and mqtts:// URLs;
+	// nil means paho's default (the system roots).
+	TLSConfig *tls.Config
 	// TopicRoot is shared with the cloud.
 	TopicRoot string
 	// Concurrency bounds commands executed at once (each waits for its charger).
@@ -48,18 +54,27 @@ type Downlink struct {
 	tenantID string
 	edgeID   string
 	registry *adapter.Registry
+	exec     Executor
 	now      func() time.Time
 	log      *slog.Logger
 
 	received *prometheus.CounterVec
 }
 
-// New builds a downlink for one edge.
-func New(cfg Config, tenantID, edgeID string, registry *adapter.Registry, now func() time.Time,
+// Executor carries a command out through the edge's control (control.Book):
+// starts are authorized and linked to the session they open, amount limits
+// are enforced, and other kinds go straight to the charger.
+type Executor interface {
+	Execute(ctx context.Context, chargerID, protocol string, cmd command.Command) (command.Result, error)
+}
+
+// New builds a downlink for one edge. Commands run through exec; registry names the
+// charger's protocol and records commands that expired unexecuted.
+func New(cfg Config, tenantID, edgeID string, registry *adapter.Registry, exec Executor, now func() time.Time,
 	logger *slog.Logger, reg prometheus.Registerer,
 ) *Downlink {
 	d := &Downlink{
-		cfg: cfg, tenantID: tenantID, edgeID: edgeID, registry: registry, now: now,
+		cfg: cfg, tenantID: tenantID, edgeID: edgeID, registry: registry, exec: exec, now: now,
 		log: logger.With("component", "downlink"),
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chargeplane_downlink_commands_total",
@@ -104,6 +119,9 @@ func (d *Downlink) Run(ctx context.Context) error {
 			})
 			d.log.Info("listening for commands", "topic", sub)
 		})
+	if d.cfg.TLSConfig != nil {
+		opts.SetTLSConfig(d.cfg.TLSConfig)
+	}
 	client := mqtt.NewClient(opts)
 	client.Connect()
 
@@ -164,7 +182,7 @@ func (d *Downlink) handle(ctx context.Context, payload []byte) {
 		}
 		return
 	}
-	res, err := d.registry.Do(ctx, c.GetChargerId(), protocol, cmd)
+	res, err := d.exec.Execute(ctx, c.GetChargerId(), protocol, cmd)
 	d.received.WithLabelValues(res.Status).Inc()
 	if err != nil {
 		log.Warn("command failed", "status", res.Status, "err", err)

@@ -1,150 +1,228 @@
 package uplink
 
 import (
-	"context"
-	"fmt"
-	"io"
-	"log/slog"
-	"os"
-	"sync"
+	"errors"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/chargeplane/chargeplane/edge/store"
-	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
+	"github.com/chargeplane/chargeplane/shared/mqtttest"
 	"github.com/chargeplane/chargeplane/shared/topic"
 )
 
-func mqttURL() string {
-	if u := os.Getenv("TEST_MQTT_URL"); u != "" {
-		return u
-	}
-	return "tcp://127.0.0.1:1883"
-}
-
-// subscriber collects every event published under a topic root.
-type subscriber struct {
-	mu     sync.Mutex
-	seqs   []uint64
-	states []string
-}
-
-func subscribe(t *testing.T, space topic.Space) *subscriber {
-	t.Helper()
-	s := &subscriber{}
-	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(mqttURL()).
-		SetClientID(fmt.Sprintf("uplink-test-sub-%d", time.Now().UnixNano())).SetCleanSession(true))
-	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("MQTT broker at %s not answering (start it: mosquitto -d -c /etc/mosquitto/mosquitto.conf): %v", mqttURL(), tok.Error())
-	}
-	t.Cleanup(func() { c.Disconnect(100) })
-	tok := c.Subscribe(space.Root()+"/#", 1, func(_ mqtt.Client, m mqtt.Message) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if _, err := space.Parse(m.Topic()); err != nil {
-			s.states = append(s.states, string(m.Payload()))
-			return
-		}
-		var b chargeplanev1.EventBatch
-		if err := proto.Unmarshal(m.Payload(), &b); err != nil {
-			t.Errorf("bad payload on %s: %v", m.Topic(), err)
-			return
-		}
-		for _, e := range b.GetEvents() {
-			s.seqs = append(s.seqs, e.GetSeq())
-		}
-	})
-	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("subscribe: %v", tok.Error())
+func mustSpace(tb testing.TB, root string) topic.Space {
+	tb.Helper()
+	s, err := topic.New(root)
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return s
 }
 
-func (s *subscriber) snapshot() ([]uint64, []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]uint64(nil), s.seqs...), append([]string(nil), s.states...)
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
+func wantInOrder(t *testing.T, seqs []uint64, n int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if len(seqs) != n {
+		t.Fatalf("subscriber got %d events, want %d", len(seqs), n)
 	}
-}
-
-func TestDrainsOutboxInOrderAndAcks(t *testing.T) {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	scfg := store.DefaultConfig()
-	scfg.Dir = t.TempDir()
-	st, err := store.Open(scfg, "edge-u1", logger, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-
-	root := fmt.Sprintf("test-%d/cp/v1", time.Now().UnixNano())
-	space, _ := topic.New(root)
-	sub := subscribe(t, space)
-
-	// Events stored before the uplink starts are sent too (catch-up).
-	const n = 1234
-	for i := range n {
-		ev := &chargeplanev1.Event{OccurredAt: timestamppb.Now(), ChargerId: fmt.Sprintf("c%d", i%7), Protocol: "bkv",
-			Kind: &chargeplanev1.Event_Heartbeat{Heartbeat: &chargeplanev1.Heartbeat{Signal: int32(i % 31)}}}
-		if err := st.Append(context.Background(), ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := DefaultConfig()
-	cfg.MQTTURL = mqttURL()
-	cfg.TopicRoot = root
-	cfg.ClientID = fmt.Sprintf("uplink-test-%d", time.Now().UnixNano())
-	cfg.CloudURL = "http://127.0.0.1:1" // nothing listens: the handshake retries, publishing must not wait for it
-	cfg.BatchEvents = 100
-	cfg.RetryMin = 20 * time.Millisecond
-	cfg.RetryMax = 200 * time.Millisecond
-	u, err := New(cfg, "t1", "edge-u1", "test", st, logger, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- u.Run(ctx) }()
-
-	waitFor(t, "all events published and acked", func() bool {
-		seqs, _ := sub.snapshot()
-		return len(seqs) >= n && st.PendingCount() == 0
-	})
-	// Events appended while running follow.
-	if err := st.Append(context.Background(), &chargeplanev1.Event{ChargerId: "late", Protocol: "bkv"}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "late event", func() bool { seqs, _ := sub.snapshot(); return len(seqs) == n+1 })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	seqs, states := sub.snapshot()
 	for i, s := range seqs {
 		if s != uint64(i+1) {
 			t.Fatalf("event %d has seq %d: want every seq once, in order", i, s)
 		}
 	}
-	if !u.Status().LastPublish.After(time.Time{}) {
+}
+
+// TestDrainsOutboxInOrderAndAcks runs against the real broker (Mosquitto):
+// a backlog and live events arrive once each, in seq order, with eight
+// batches in flight; the store ends fully acknowledged; a restarted uplink
+// on the same store carries on with what was stored meanwhile.
+func TestDrainsOutboxInOrderAndAcks(t *testing.T) {
+	broker := mqtttest.URL()
+	mqtttest.MustReach(t, broker)
+	st := openStore(t, t.TempDir(), true)
+	// Nothing listens at the cloud URL: the handshake retries, publishing
+	// must not wait for it.
+	cfg := testConfig(broker, "http://127.0.0.1:1")
+	cfg.BatchEvents = 100
+	cfg.MaxInflight = 8
+	sub := subscribe(t, broker, mustSpace(t, cfg.TopicRoot))
+
+	// Events stored before the uplink starts are sent too (catch-up).
+	const n = 5000
+	appendHeartbeats(t, st, n)
+	u := startUplink(t, cfg, st, nil, nil, discard())
+	waitFor(t, "backlog published and acked", func() bool {
+		seqs, _ := sub.snapshot()
+		return len(seqs) >= n && st.PendingCount() == 0
+	})
+	// Events appended while running follow.
+	appendAll(t, st, heartbeat(n))
+	waitFor(t, "live event", func() bool { seqs, _ := sub.snapshot(); return len(seqs) >= n+1 && st.PendingCount() == 0 })
+	if u.Status().LastPublish.IsZero() {
 		t.Error("status shows no publish")
 	}
-	waitFor(t, "online then offline state", func() bool {
-		_, states = sub.snapshot()
-		return len(states) >= 2 && states[0] == topic.StateOnline && states[len(states)-1] == topic.StateOffline
+	if got := metricValue(t, u.reg, "chargeplane_uplink_published_events_total"); got != n+1 {
+		t.Errorf("published_events_total = %v, want %d", got, n+1)
+	}
+	u.stop()
+
+	// Stored while the uplink is down; a new uplink on the same store sends
+	// only these.
+	const m = 777
+	appendHeartbeats(t, st, m)
+	startUplink(t, cfg, st, nil, nil, discard())
+	waitFor(t, "events stored while stopped", func() bool {
+		seqs, _ := sub.snapshot()
+		return len(seqs) >= n+1+m && st.PendingCount() == 0
 	})
+	seqs, states := sub.snapshot()
+	wantInOrder(t, seqs, n+1+m)
+	if len(states) == 0 || states[0] != topic.StateOnline {
+		t.Errorf("states = %v, want online first", states)
+	}
+}
+
+// TestStopMidBacklogResumes stops the uplink while a backlog drains and
+// starts another on the same store: every event reaches the broker, the
+// store ends empty, and whatever was acknowledged before the stop is not
+// sent again.
+func TestStopMidBacklogResumes(t *testing.T) {
+	broker := startBroker(t, brokerOpts{})
+	st := openStore(t, t.TempDir(), true)
+	cfg := testConfig(broker.url(), "http://127.0.0.1:1")
+	cfg.BatchEvents = 20
+	sub := subscribe(t, broker.url(), mustSpace(t, cfg.TopicRoot))
+	const n = 6000 // 300 batches: far more than can drain between the first ack and the stop
+	appendHeartbeats(t, st, n)
+	u := startUplink(t, cfg, st, nil, nil, discard())
+	waitFor(t, "part of the backlog acked", func() bool { return st.PendingCount() < n })
+	u.stop()
+	left := st.PendingCount()
+	if left == 0 {
+		t.Fatal("backlog fully drained before the stop: the test proves nothing; raise n")
+	}
+	ackedBefore := uint64(n - left)
+
+	startUplink(t, cfg, st, nil, nil, discard())
+	waitFor(t, "rest of the backlog", func() bool { return sub.covers(n) && st.PendingCount() == 0 })
+	for seq := uint64(1); seq <= ackedBefore; seq++ {
+		if c := sub.count(seq); c != 1 {
+			t.Fatalf("seq %d (acked before the stop) arrived %d times, want once", seq, c)
+		}
+	}
+}
+
+// TestWindowHoldsMaxInflightUntilPuback holds the broker's PUBACKs: the
+// uplink publishes exactly max_inflight batches and acknowledges nothing in
+// the store; once the broker answers, everything drains in order.
+func TestWindowHoldsMaxInflightUntilPuback(t *testing.T) {
+	gate := newGateHook("/up/events")
+	broker := startBroker(t, brokerOpts{hooks: []mochi.Hook{gate}})
+	t.Cleanup(gate.open) // before the broker closes
+	st := openStore(t, t.TempDir(), true)
+	cfg := testConfig(broker.url(), "http://127.0.0.1:1")
+	cfg.BatchEvents = 10
+	cfg.MaxInflight = 8
+	sub := subscribe(t, broker.url(), mustSpace(t, cfg.TopicRoot))
+	const n = 300 // 30 batches
+	appendHeartbeats(t, st, n)
+	u := startUplink(t, cfg, st, nil, nil, discard())
+	waitFor(t, "a full window", func() bool {
+		return metricValue(t, u.reg, "chargeplane_uplink_inflight_batches") == 8
+	})
+	if got := st.PendingCount(); got != n {
+		t.Fatalf("store pending = %d while no PUBACK arrived, want %d (nothing acked)", got, n)
+	}
+	if seqs, _ := sub.snapshot(); len(seqs) != 0 {
+		t.Fatalf("subscriber got %d events before the broker accepted any", len(seqs))
+	}
+	gate.open()
+	waitFor(t, "drained", func() bool { seqs, _ := sub.snapshot(); return len(seqs) >= n && st.PendingCount() == 0 })
+	seqs, _ := sub.snapshot()
+	wantInOrder(t, seqs, n)
+	if got := metricValue(t, u.reg, "chargeplane_uplink_publish_failures_total"); got != 0 {
+		t.Errorf("publish failures = %v, want 0", got)
+	}
+}
+
+// TestPublishTimeoutResendsFromFirstUnacked lets PUBACKs time out: the
+// uplink abandons the window and publishes again from the first
+// unacknowledged seq; once the broker answers, every event is there (the
+// first ones twice) and the store is fully acknowledged.
+func TestPublishTimeoutResendsFromFirstUnacked(t *testing.T) {
+	gate := newGateHook("/up/events")
+	broker := startBroker(t, brokerOpts{hooks: []mochi.Hook{gate}})
+	t.Cleanup(gate.open)
+	st := openStore(t, t.TempDir(), true)
+	cfg := testConfig(broker.url(), "http://127.0.0.1:1")
+	cfg.BatchEvents = 10
+	cfg.MaxInflight = 4
+	cfg.PublishTimeout = 100 * time.Millisecond
+	sub := subscribe(t, broker.url(), mustSpace(t, cfg.TopicRoot))
+	const n = 100
+	appendHeartbeats(t, st, n)
+	u := startUplink(t, cfg, st, nil, nil, discard())
+	waitFor(t, "a timed-out window", func() bool {
+		return metricValue(t, u.reg, "chargeplane_uplink_publish_failures_total") >= 1
+	})
+	gate.open()
+	waitFor(t, "drained", func() bool { return sub.covers(n) && st.PendingCount() == 0 })
+	if c := sub.count(1); c < 2 {
+		t.Errorf("seq 1 arrived %d times: want it resent after the timeout", c)
+	}
+}
+
+// TestConnectionLostMidWindowResends drops the uplink's connection at the
+// fifth batch, with a window of batches in flight: the uplink reconnects and
+// publishes again from the first unacknowledged seq, so every event arrives
+// and the store ends fully acknowledged.
+func TestConnectionLostMidWindowResends(t *testing.T) {
+	drop := &dropHook{suffix: "/up/events", at: 5}
+	broker := startBroker(t, brokerOpts{hooks: []mochi.Hook{drop}})
+	st := openStore(t, t.TempDir(), true)
+	cfg := testConfig(broker.url(), "http://127.0.0.1:1")
+	cfg.BatchEvents = 20
+	sub := subscribe(t, broker.url(), mustSpace(t, cfg.TopicRoot))
+	const n = 2000
+	appendHeartbeats(t, st, n)
+	u := startUplink(t, cfg, st, nil, nil, discard())
+	waitFor(t, "drained after the reconnect", func() bool { return sub.covers(n) && st.PendingCount() == 0 })
+	if !drop.dropped.Load() {
+		t.Fatal("the broker never dropped the connection: the test proves nothing")
+	}
+	if got := metricValue(t, u.reg, "chargeplane_uplink_publish_failures_total"); got < 1 {
+		t.Errorf("publish failures = %v, want the lost window counted", got)
+	}
+	// Batch 5 (seqs 81..100) was never accepted before the drop: it
+	// arrived through the resend.
+	if c := sub.count(81); c < 1 {
+		t.Errorf("seq 81 arrived %d times", c)
+	}
+	waitFor(t, "connected again", func() bool { return u.Status().Connected })
+}
+
+// dropHook disconnects the publishing client at its at-th PUBLISH on a
+// topic ending in suffix, without accepting that message.
+type dropHook struct {
+	mochi.HookBase
+	suffix  string
+	at      int64
+	seen    atomic.Int64
+	dropped atomic.Bool
+}
+
+func (h *dropHook) ID() string { return "drop" }
+
+func (h *dropHook) Provides(b byte) bool { return b == mochi.OnPublish }
+
+func (h *dropHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	if strings.HasSuffix(pk.TopicName, h.suffix) && h.seen.Add(1) == h.at {
+		h.dropped.Store(true)
+		cl.Stop(errors.New("test: connection dropped"))
+		return pk, packets.ErrRejectPacket
+	}
+	return pk, nil
 }
