@@ -79,7 +79,17 @@ bin/chargeplane-cloud serve -config deploy/chargeplane-cloud.yaml -postgres-url 
 pids+=($!)
 wait_ready "http://$HTTP/readyz" cloud "${pids[-1]}"
 
-bin/chargeplane-edge -config deploy/chargeplane-edge.yaml -store "$DIR/edge-store" \
+# Provision the demo edge (a fresh credential each run: rotate when it
+# exists), two cards with balances and a flat tariff, as an operator would.
+CLOUD_ARGS=(-config deploy/chargeplane-cloud.yaml -postgres-url "$PG_URL" -set "mqtt.url=tcp://$MQTT_ADDR")
+CRED=$( { bin/chargeplane-cloud edge create -tenant demo -edge edge-1 -name "Demo site" "${CLOUD_ARGS[@]}" 2>/dev/null \
+          || bin/chargeplane-cloud edge rotate -edge edge-1 "${CLOUD_ARGS[@]}"; } | sed -n 's/^credential: //p')
+[ -n "$CRED" ] || { echo "could not provision the demo edge"; exit 1; }
+bin/chargeplane-cloud card put -tenant demo -card 000000000001 -balance-fen 10000 -offline-limit-fen 2000 "${CLOUD_ARGS[@]}" >/dev/null
+bin/chargeplane-cloud card put -tenant demo -card 000000000002 -balance-fen 500 -offline-limit-fen 0 "${CLOUD_ARGS[@]}" >/dev/null
+bin/chargeplane-cloud tariff set -edge edge-1 -electricity 0.6523 -service 0.40 "${CLOUD_ARGS[@]}" >/dev/null
+
+CHARGEPLANE_EDGE_UPLINK_CREDENTIAL=$CRED bin/chargeplane-edge -config deploy/chargeplane-edge.yaml -store "$DIR/edge-store" \
   -set "uplink.mqtt_url=tcp://$MQTT_ADDR" -set "uplink.cloud_url=http://$HTTP" >"$DIR/edge.log" 2>&1 &
 pids+=($!)
 wait_ready "http://127.0.0.1:8601/readyz" edge "${pids[-1]}"
@@ -90,8 +100,10 @@ ChargePlane demo is running.
   cloud API      http://$HTTP   (Connect-RPC, JSON over POST), e.g.
                  curl -H 'Content-Type: application/json' -d '{}' http://$HTTP/chargeplane.v1.ChargerService/ListChargers
   cloud health   http://$HTTP/readyz   metrics http://$HTTP/metrics
-  edge admin     http://127.0.0.1:8601/status   metrics http://127.0.0.1:8601/metrics
-  chargers       $CHARGERS simulated BKV gateways → edge 127.0.0.1:8600
+  edge admin     http://127.0.0.1:8601/   (installer page)   /status   /metrics
+  sessions       curl -H 'Content-Type: application/json' -d '{"tenant_id":"demo","page_size":5}' http://$HTTP/chargeplane.v1.SessionService/ListSessions
+  chargers       $CHARGERS simulated BKV gateways → edge 127.0.0.1:8600, charging with cards
+                 000000000001 and 000000000002 (tariff 0.6523 + 0.40 yuan/kWh)
   logs           $DIR/{cloud,edge}.log
 Press Ctrl-C to stop.
 
@@ -100,6 +112,7 @@ INFO
 # chargesim runs the fleet and, every 3 s, asks the cloud how many of its
 # chargers it sees online ("online: 20/20").
 bin/chargesim --protocol bkv --chargers "$CHARGERS" --addr 127.0.0.1:8600 --heartbeat 10s \
+  --sessions --paired --card-every 20s --cards 000000000001,000000000002 --speed 60 --unplug-chance 0.2 \
   --cloud "http://$HTTP" --tenant demo --report 3s &
 pids+=($!)
 wait "${pids[-1]}"

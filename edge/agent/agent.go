@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,7 @@ import (
 	"github.com/chargeplane/chargeplane/edge/downlink"
 	"github.com/chargeplane/chargeplane/edge/framelog"
 	"github.com/chargeplane/chargeplane/edge/gateway"
+	"github.com/chargeplane/chargeplane/edge/station"
 	"github.com/chargeplane/chargeplane/edge/store"
 	"github.com/chargeplane/chargeplane/edge/uplink"
 	"github.com/chargeplane/chargeplane/shared/logging"
@@ -41,8 +43,11 @@ type Config struct {
 	Store    store.Config   `yaml:"store"`
 	Uplink   uplink.Config  `yaml:"uplink"`
 	Admin    admin.Config   `yaml:"admin"`
-	// Authorization is the site's card policy.
+	// Authorization is the site's card policy used until the cloud's card
+	// cache arrives (and on an edge without a cloud).
 	Authorization control.AuthConfig `yaml:"authorization"`
+	// Tariff prices sessions until the cloud's site config sets one.
+	Tariff control.TariffConfig `yaml:"tariff"`
 	// FrameLog bounds the per-charger raw frame log shown on the admin page.
 	FrameLog framelog.Config `yaml:"framelog"`
 	// Commands bounds how long a charger may take to answer a command.
@@ -71,6 +76,7 @@ func DefaultConfig() Config {
 		Admin:    admin.DefaultConfig(),
 		// bkv.md §4 recommends resending after 10 s, at most twice.
 		Authorization: control.DefaultAuthConfig(),
+		Tariff:        control.DefaultTariffConfig(),
 		FrameLog:      framelog.DefaultConfig(),
 		Commands:      CommandsConfig{Timeout: 10 * time.Second, Retries: 2, Concurrency: 16},
 		Log:           logging.DefaultConfig(),
@@ -98,7 +104,7 @@ func (c Config) Validate() error {
 	if c.Commands.Concurrency < 1 || c.Commands.Concurrency > 1000 {
 		errs = append(errs, errors.New("commands.concurrency: must be 1–1000"))
 	}
-	errs = append(errs, c.Authorization.Validate(), c.FrameLog.Validate(), c.Gateway.Validate(), c.Store.Validate(), c.Uplink.Validate(), c.Admin.Validate(), c.Log.Validate())
+	errs = append(errs, c.Authorization.Validate(), c.Tariff.Validate(), c.FrameLog.Validate(), c.Gateway.Validate(), c.Store.Validate(), c.Uplink.Validate(), c.Admin.Validate(), c.Log.Validate())
 	return errors.Join(errs...)
 }
 
@@ -136,14 +142,36 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 		}
 	}()
 
+	// The uplink tells the book whether the cloud is reachable; it is built
+	// after the book (it uploads the book's sessions), hence the pointer.
+	var up atomic.Pointer[uplink.Uplink]
+	book, err := control.NewBook(ctx, control.BookConfig{Fallback: cfg.Authorization, Tariff: cfg.Tariff},
+		control.BookDeps{
+			Store: st, Now: time.Now, Location: loc, Logger: log, Registerer: reg,
+			Online: func() bool { u := up.Load(); return u != nil && u.Online() },
+		})
+	if err != nil {
+		return fmt.Errorf("open session book: %w", err)
+	}
+	// Runs before the store's deferred Close: stops the book sent itself
+	// finish (and store their results) while the store is still open.
+	defer func() {
+		if err := book.Close(); err != nil {
+			log.Error("close session book", "err", err)
+		}
+	}()
+	// Adapters record through the station (live state, only for what was
+	// stored) into the book (sessions, billing) into the store.
+	state := station.New(book, time.Now, reg)
 	deps := adapter.Deps{
-		Store: st, Now: time.Now, Location: loc, Logger: log, Registerer: reg,
-		Authorizer:     control.NewAuthorizer(cfg.Authorization),
+		Store: state, Authorizer: book,
+		Now: time.Now, Location: loc, Logger: log, Registerer: reg,
 		CommandTimeout: cfg.Commands.Timeout,
 		CommandRetries: cfg.Commands.Retries,
 		FrameLog:       framelog.New(cfg.FrameLog),
 	}
 	deps.Registry = adapter.NewRegistry(deps)
+	book.SetExecutor(deps.Registry)
 	if hooks.Registry != nil {
 		hooks.Registry(deps.Registry)
 	}
@@ -153,26 +181,33 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 	if err != nil {
 		return err
 	}
-	up, err := uplink.New(cfg.Uplink, cfg.TenantID, cfg.EdgeID, version, st, log, reg)
+	u, err := uplink.New(cfg.Uplink, cfg.TenantID, cfg.EdgeID, version, st, book, book, log, reg)
 	if err != nil {
 		return err
 	}
+	up.Store(u)
+	tlsCfg, err := cfg.Uplink.TLSConfig()
+	if err != nil {
+		return fmt.Errorf("uplink TLS: %w", err)
+	}
+	mqttUser, mqttPass := cfg.Uplink.MQTTCredentials(cfg.EdgeID)
 	clientID := cfg.Uplink.ClientID
 	if clientID == "" {
 		clientID = "chargeplane-edge-" + cfg.EdgeID
 	}
 	down := downlink.New(downlink.Config{
 		MQTTURL: cfg.Uplink.MQTTURL, ClientID: clientID + "-commands",
-		Username: cfg.Uplink.Username, Password: cfg.Uplink.Password, TopicRoot: cfg.Uplink.TopicRoot,
+		Username: mqttUser, Password: mqttPass, TLSConfig: tlsCfg, TopicRoot: cfg.Uplink.TopicRoot,
 		Concurrency: cfg.Commands.Concurrency, RetryMin: cfg.Uplink.RetryMin, RetryMax: cfg.Uplink.RetryMax,
-	}, cfg.TenantID, cfg.EdgeID, deps.Registry, time.Now, log, reg)
+	}, cfg.TenantID, cfg.EdgeID, deps.Registry, book, time.Now, log, reg)
 	adm := admin.New(cfg.Admin,
 		[]admin.Check{{Name: "store", Fn: func(ctx context.Context) error {
 			_, err := st.Pending(ctx, st.LastSeq(), 1)
 			return err
 		}}},
-		func() any { return status(cfg, version, gw, st, up) }, reg, log,
-		append(admin.ChargerRoutes(deps.Registry, time.Now), admin.FramesRoute(deps.FrameLog))...)
+		func() any { return status(cfg, version, gw, st, book, u) }, reg, log,
+		append(admin.ChargerRoutes(state, deps.Registry, book, time.Now),
+			admin.FramesRoute(deps.FrameLog), admin.PageRoute())...)
 	adminAddr, err := adm.Listen()
 	if err != nil {
 		return err
@@ -180,7 +215,7 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return gw.Run(gctx) })
-	g.Go(func() error { return up.Run(gctx) })
+	g.Go(func() error { return u.Run(gctx) })
 	g.Go(func() error { return down.Run(gctx) })
 	g.Go(func() error { return adm.Run(gctx) })
 	log.Info("edge agent started", "version", version, "chargers", chargerAddr.String(), "admin", adminAddr.String(),
@@ -193,19 +228,31 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 	return err
 }
 
-func status(cfg Config, version string, gw *gateway.Gateway, st *store.Store, up *uplink.Uplink) any {
+func status(cfg Config, version string, gw *gateway.Gateway, st *store.Store, book *control.Book, up *uplink.Uplink) any {
 	us := up.Status()
+	lastSync := us.LastPublish
+	if us.LastSessionPush.After(lastSync) {
+		lastSync = us.LastSessionPush
+	}
 	return map[string]any{
-		"tenant_id":      cfg.TenantID,
-		"edge_id":        cfg.EdgeID,
-		"version":        version,
-		"connections":    gw.OpenConns(),
-		"last_seq":       st.LastSeq(),
-		"pending_events": st.PendingCount(),
-		"mqtt_connected": us.Connected,
-		"last_publish":   us.LastPublish,
-		"last_error":     us.LastError,
-		"cloud_last_seq": us.CloudLastSeq,
-		"last_handshake": us.LastHandshake,
+		"tenant_id":         cfg.TenantID,
+		"edge_id":           cfg.EdgeID,
+		"version":           version,
+		"connections":       gw.OpenConns(),
+		"last_seq":          st.LastSeq(),
+		"pending_events":    st.PendingCount(),
+		"pending_sessions":  book.PendingSessionCount(),
+		"open_sessions":     len(book.OpenSessions()),
+		"config_version":    book.ConfigVersion(),
+		"store_bytes":       st.DiskBytes(),
+		"mqtt_connected":    us.Connected,
+		"cloud_online":      us.Online,
+		"last_publish":      us.LastPublish,
+		"last_session_push": us.LastSessionPush,
+		"last_sync":         lastSync,
+		"last_config_pull":  us.LastConfigPull,
+		"last_error":        us.LastError,
+		"cloud_last_seq":    us.CloudLastSeq,
+		"last_handshake":    us.LastHandshake,
 	}
 }

@@ -84,7 +84,7 @@ func TestAdminCommands(t *testing.T) {
 		{cmdURL, `{"kind":"explode"}`, http.StatusBadRequest},
 		{cmdURL, `{"kind":"start","limit":{"duration_s":60,"energy_wh":100}}`, http.StatusBadRequest},
 		{cmdURL, `{"kind":"start","bogus":1}`, http.StatusBadRequest},
-		{cmdURL, `{"kind":"start","connector":1,"limit":{"amount_fen":100}}`, http.StatusBadRequest},
+		{cmdURL, `{"kind":"start","connector":1,"limit":{"amount_fen":100,"duration_s":60}}`, http.StatusBadRequest},
 		{edge.AdminURL + "/chargers/nope/commands", `{"kind":"stop"}`, http.StatusNotFound},
 	} {
 		if code, res := postJSON(t, tc.url, tc.body); code != tc.want || res["error"] == nil && res["status"] == nil {

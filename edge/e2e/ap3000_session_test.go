@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chargeplane/chargeplane/cloud/cloudtest"
-	"github.com/chargeplane/chargeplane/edge/agent"
-	"github.com/chargeplane/chargeplane/edge/control"
 	"github.com/chargeplane/chargeplane/edge/edgetest"
 	"github.com/chargeplane/chargeplane/edge/sim"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
@@ -68,11 +67,17 @@ func TestAP3000CardSessionReachesCloud(t *testing.T) {
 	card := probe.AP3000Card(0)
 
 	cloud := cloudtest.Start(t)
-	edge := edgetest.Start(t, tenant, "edge-e2e-ap3000", cloud.Space.Root(), cloud.URL,
-		edgetest.WithConfig(func(c *agent.Config) {
-			c.Authorization = control.AuthConfig{UnknownCards: control.UnknownReject, Cards: []control.Card{{ID: card, BalanceFen: 10000}}}
-		}))
+	cred := cloud.ProvisionEdge(t, tenant, "edge-e2e-ap3000")
+	// The card is the cloud's: the edge's own card list applies only until
+	// the first site config arrives.
+	if _, err := cloud.SiteConfigClient().PutCards(context.Background(), connect.NewRequest(&chargeplanev1.PutCardsRequest{
+		TenantId: tenant, Cards: []*chargeplanev1.CardEntry{{CardId: card, BalanceFen: 10000}},
+	})); err != nil {
+		t.Fatalf("put card: %v", err)
+	}
+	edge := edgetest.Start(t, tenant, "edge-e2e-ap3000", cloud.Space.Root(), cloud.URL, edgetest.WithCredential(cred))
 
+	edge.WaitConfig(t)
 	fcfg.Addr = edge.ChargerAddr
 	fleet, err := sim.New(fcfg, logger)
 	if err != nil {

@@ -8,13 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chargeplane/chargeplane/cloud/cloudtest"
-	"github.com/chargeplane/chargeplane/edge/agent"
 	"github.com/chargeplane/chargeplane/edge/command"
-	"github.com/chargeplane/chargeplane/edge/control"
 	"github.com/chargeplane/chargeplane/edge/edgetest"
 	"github.com/chargeplane/chargeplane/edge/sim"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
@@ -45,21 +44,39 @@ func cloudEvents(ctx context.Context, t *testing.T, conn *pgx.Conn, kind string,
 	return evs
 }
 
-// TestBKVCardSessionReachesCloud: a simulated BKV gateway with four
-// unpaired sockets connects to an edge; the test pairs them through the
-// edge's command registry, the gateway reports status, a card swipe starts
-// a timed charge, the charge ends, and the session's SessionEnded reaches
-// the cloud's Postgres with the energy and duration the device delivered.
+// TestBKVCardSessionReachesCloud: an operator provisions an edge, puts a
+// card with a balance and sets a tariff in the cloud; the edge pulls them. A
+// simulated BKV gateway with four unpaired sockets connects; the test pairs
+// them through the edge's command registry, the gateway reports status, a
+// card swipe starts a timed charge and the charge ends. The session's
+// SessionEnded reaches the cloud's events with the energy and duration the
+// device delivered, and its ledger record (PushSessions) is in the cloud's
+// history, billed at the edge by the tariff, with the card debited once.
 func TestBKVCardSessionReachesCloud(t *testing.T) {
 	const (
-		tenant = "tenant-e2e-bkv"
-		card   = "0000000000c3"
+		tenant  = "tenant-e2e-bkv"
+		edgeID  = "edge-e2e-bkv"
+		card    = "0000000000c3"
+		balance = 200_000
 	)
 	cloud := cloudtest.Start(t)
-	edge := edgetest.Start(t, tenant, "edge-e2e-bkv", cloud.Space.Root(), cloud.URL, edgetest.WithConfig(func(c *agent.Config) {
-		c.Authorization = control.AuthConfig{UnknownCards: control.UnknownReject, Cards: []control.Card{{ID: card, BalanceFen: 2000}}}
-	}))
+	cred := cloud.ProvisionEdge(t, tenant, edgeID)
+	ctx0 := context.Background()
+	// 0.6523 + 0.40 yuan/kWh, all day.
+	tariff := &chargeplanev1.Tariff{Id: "e2e", Periods: []*chargeplanev1.TariffPeriod{{
+		StartMinute: 0, ElectricityMfenPerKwh: 65230, ServiceMfenPerKwh: 40000,
+	}}}
+	if _, err := cloud.SiteConfigClient().SetTariff(ctx0, connect.NewRequest(&chargeplanev1.SetTariffRequest{EdgeId: edgeID, Tariff: tariff})); err != nil {
+		t.Fatalf("set tariff: %v", err)
+	}
+	if _, err := cloud.SiteConfigClient().PutCards(ctx0, connect.NewRequest(&chargeplanev1.PutCardsRequest{
+		TenantId: tenant, Cards: []*chargeplanev1.CardEntry{{CardId: card, BalanceFen: balance}},
+	})); err != nil {
+		t.Fatalf("put card: %v", err)
+	}
+	edge := edgetest.Start(t, tenant, edgeID, cloud.Space.Root(), cloud.URL, edgetest.WithCredential(cred))
 
+	edge.WaitConfig(t)
 	// One simulated minute lasts 5 ms: the card order's 240 minutes take
 	// 1.2 s, and unplugging may end a session sooner.
 	gw, err := sim.NewBKVGateway(sim.BKVGatewayConfig{
@@ -141,5 +158,55 @@ func TestBKVCardSessionReachesCloud(t *testing.T) {
 	if got.GetEdgeId() != "edge-e2e-bkv" || got.GetProtocol() != "bkv" {
 		t.Errorf("event envelope %v", got)
 	}
-	t.Logf("session %s on connector %d: %d Wh in %d min reached the cloud", ref, connector, done.EnergyWh, done.Minutes)
+
+	// The ledger record: pushed once, billed at the edge by the cloud's tariff.
+	var rec *chargeplanev1.Session
+	waitUntil(t, 15*time.Second, "the session in the cloud's history", func() bool {
+		resp, err := cloud.SessionClient().ListSessions(ctx, connect.NewRequest(&chargeplanev1.ListSessionsRequest{
+			TenantId: tenant, ChargerId: gw.ID(), PageSize: 100,
+		}))
+		if err != nil {
+			t.Fatalf("list sessions: %v", err)
+		}
+		n := 0
+		for _, s := range resp.Msg.GetSessions() {
+			if s.GetConnector() == connector && s.GetSessionRef() == ref {
+				rec = s
+				n++
+			}
+		}
+		if n > 1 {
+			t.Fatalf("session %s stored %d times in the cloud", ref, n)
+		}
+		return n == 1
+	})
+	energy := int64(done.EnergyWh) * 1000
+	wantElec := (energy*65230 + 500_000_000) / 1_000_000_000
+	wantServ := (energy*40000 + 500_000_000) / 1_000_000_000
+	if rec.GetEnergyMwh() != energy || rec.GetElectricityFen() != wantElec || rec.GetServiceFen() != wantServ ||
+		rec.GetAmountFen() != wantElec+wantServ || rec.GetCardId() != card || rec.GetAuthMethod() != "card" {
+		t.Fatalf("cloud history has %v; want %d mWh billed %d+%d fen to card %s", rec, energy, wantElec, wantServ, card)
+	}
+	// Every session the device finished by now is billed to the card once.
+	waitUntil(t, 15*time.Second, "the card debited by every billed session", func() bool {
+		cfg, err := cloud.SiteConfigClient().GetSiteConfig(ctx, connect.NewRequest(&chargeplanev1.GetSiteConfigRequest{EdgeId: edgeID}))
+		if err != nil {
+			t.Fatalf("get site config: %v", err)
+		}
+		resp, err := cloud.SessionClient().ListSessions(ctx, connect.NewRequest(&chargeplanev1.ListSessionsRequest{TenantId: tenant, CardId: card, PageSize: 1000}))
+		if err != nil {
+			t.Fatalf("list sessions: %v", err)
+		}
+		var billed int64
+		for _, s := range resp.Msg.GetSessions() {
+			billed += s.GetAmountFen()
+		}
+		for _, c := range cfg.Msg.GetConfig().GetCards() {
+			if c.GetCardId() == card {
+				return c.GetBalanceFen() == balance-billed
+			}
+		}
+		return false
+	})
+	t.Logf("session %s on connector %d: %d Wh in %d min reached the cloud, billed %d fen", ref, connector, done.EnergyWh, done.Minutes, rec.GetAmountFen())
 }

@@ -52,7 +52,7 @@ func TestChargersOnlineThenOffline(t *testing.T) {
 		presenceTimeout = 5 * time.Second
 	)
 	cloud := cloudtest.Start(t, cloudtest.WithPresenceTimeout(presenceTimeout))
-	edge := edgetest.Start(t, tenant, "edge-e2e-1", cloud.Space.Root(), cloud.URL)
+	edge := edgetest.Start(t, tenant, "edge-e2e-1", cloud.Space.Root(), cloud.URL, edgetest.WithCredential(cloud.ProvisionEdge(t, tenant, "edge-e2e-1")))
 
 	fleet, err := sim.New(sim.Config{
 		Protocol: "bkv", Chargers: chargers, Addr: edge.ChargerAddr,
@@ -118,7 +118,7 @@ func TestSilentChargerGoesOffline(t *testing.T) {
 	const tenant = "tenant-e2e-silent"
 	presenceTimeout := 2 * time.Second
 	cloud := cloudtest.Start(t, cloudtest.WithPresenceTimeout(presenceTimeout))
-	edge := edgetest.Start(t, tenant, "edge-e2e-2", cloud.Space.Root(), cloud.URL)
+	edge := edgetest.Start(t, tenant, "edge-e2e-2", cloud.Space.Root(), cloud.URL, edgetest.WithCredential(cloud.ProvisionEdge(t, tenant, "edge-e2e-2")))
 
 	// One heartbeat, then silence (interval far beyond the test).
 	fleet, err := sim.New(sim.Config{

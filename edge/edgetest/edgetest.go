@@ -5,6 +5,7 @@ package edgetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,10 @@ type Option func(*agent.Config)
 
 // WithConfig lets a test change any setting.
 func WithConfig(f func(*agent.Config)) Option { return func(c *agent.Config) { f(c) } }
+
+// WithCredential sets the credential the cloud issued for this edge
+// (cloudtest's ProvisionEdge): the cloud's SyncService refuses edges without one.
+func WithCredential(cred string) Option { return func(c *agent.Config) { c.Uplink.Credential = cred } }
 
 // MQTTURL returns TEST_MQTT_URL or the local Mosquitto.
 func MQTTURL() string {
@@ -140,4 +145,34 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.tb.Helper()
 	w.tb.Log(string(p))
 	return len(p), nil
+}
+
+// WaitConfig waits (up to 15 s) until the agent holds a site config pulled
+// from the cloud, so that card decisions are the cloud's and not the
+// fallback list's.
+func (e *Edge) WaitConfig(tb testing.TB) {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if v, err := e.configVersion(); err == nil && v > 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Fatal("edge did not pull its site config from the cloud within 15s")
+}
+
+func (e *Edge) configVersion() (uint64, error) {
+	resp, err := http.Get(e.AdminURL + "/status")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var st struct {
+		ConfigVersion uint64 `json:"config_version"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return 0, fmt.Errorf("decode /status: %w", err)
+	}
+	return st.ConfigVersion, nil
 }
