@@ -272,7 +272,7 @@ func (s *ap3000Session) handle(ctx context.Context, raw []byte) error {
 		s.mu.Unlock()
 		reply = &ap3000.OrderConfirmReply{Port: m.Port}
 	case *ap3000.ChargeReply, *ap3000.SetRunParams1Reply, *ap3000.SetLimitsReply,
-		*ap3000.RunParams1Report, *ap3000.LimitsReport:
+		*ap3000.RunParams1Report, *ap3000.LimitsReport, *ap3000.RebootReply:
 		outcome = "reply"
 		if !s.corr.deliver(apCorrKey{f.Command, f.MessageID}, f) {
 			outcome = "late_reply"

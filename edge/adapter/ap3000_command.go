@@ -34,6 +34,8 @@ func (s *ap3000Session) do(ctx context.Context, cmd command.Command) (command.Re
 		res, err = s.queryParams(ctx)
 	case command.SetParameters:
 		res, err = s.setParams(ctx, cmd.Params)
+	case command.Reboot:
+		res, err = s.reboot(ctx)
 	default:
 		return command.Result{}, fmt.Errorf("%w: %q", command.ErrUnsupported, cmd.Kind)
 	}
@@ -59,6 +61,30 @@ func (s *ap3000Session) exchange(ctx context.Context, body ap3000.Message) (*ap3
 	reply, forget := s.corr.expect(apCorrKey{body.Command(), id})
 	defer forget()
 	return sendAndWait(ctx, func() error { return s.send(ctx, frame) }, reply, s.a.deps.CommandTimeout, s.a.deps.CommandRetries)
+}
+
+// reboot sends 0x87 once and waits for the device's best-effort answer
+// (§5): resending could reboot a device that already restarted.
+func (s *ap3000Session) reboot(ctx context.Context) (command.Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.ctx, cancel)()
+	id := s.newMessageID()
+	defer s.releaseMessageID(id)
+	frame, err := ap3000.Append(nil, &ap3000.Frame{PhysicalID: s.phy, MessageID: id, Body: &ap3000.Reboot{}})
+	if err != nil {
+		return command.Result{}, fmt.Errorf("encode reboot: %w", err)
+	}
+	reply, forget := s.corr.expect(apCorrKey{ap3000.CmdReboot, id})
+	defer forget()
+	f, err := sendAndWait(ctx, func() error { return s.send(ctx, frame) }, reply, s.a.deps.CommandTimeout, 0)
+	if err != nil {
+		return command.Result{}, err
+	}
+	if r, ok := f.Body.(*ap3000.RebootReply); !ok || r.Answer != ap3000.AnswerOK {
+		return command.Result{Status: command.ResultRejected, Detail: fmt.Sprintf("reboot refused: %v", f.Body)}, nil
+	}
+	return command.Result{Status: command.ResultAccepted}, nil
 }
 
 // send writes one command frame, at least ap3000CommandGap after the last.

@@ -578,3 +578,45 @@ func TestAP3000AnswersOneHeartbeatKind(t *testing.T) {
 		t.Errorf("%d heartbeat events, want 4 (each frame stored)", n)
 	}
 }
+
+// TestAP3000Reboot: 0x87 is sent once — never resent, even with retries
+// configured — and the device's answer decides the result.
+func TestAP3000Reboot(t *testing.T) {
+	h := startAP3000(t, control.DefaultAuthConfig(), 200*time.Millisecond, 2)
+	d := apIdentify(t, h)
+	reboot := func(id string) <-chan command.Result {
+		done := make(chan command.Result, 1)
+		go func() {
+			res, err := h.registry.Do(context.Background(), "3b37ab04", "ap3000", command.Command{ID: id, Kind: command.Reboot})
+			if err != nil {
+				t.Error(err)
+			}
+			done <- res
+		}()
+		return done
+	}
+
+	done := reboot("r1")
+	f := d.nextDecoded()
+	if f.Command != ap3000.CmdReboot {
+		t.Fatalf("got %#v, want 0x87", f.Body)
+	}
+	d.sendFrame(&ap3000.Frame{PhysicalID: f.PhysicalID, MessageID: f.MessageID, Body: &ap3000.RebootReply{Answer: ap3000.AnswerOK}})
+	if res := <-done; res.Status != command.ResultAccepted {
+		t.Fatalf("answered reboot: %+v, want accepted", res)
+	}
+
+	// Unanswered: one frame only, then timed_out.
+	done = reboot("r2")
+	if f := d.nextDecoded(); f.Command != ap3000.CmdReboot {
+		t.Fatalf("got %#v, want 0x87", f.Body)
+	}
+	res := <-done
+	if res.Status != command.ResultTimedOut {
+		t.Fatalf("unanswered reboot: %+v, want timed_out", res)
+	}
+	_ = d.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := d.c.Read(make([]byte, 64)); err == nil {
+		t.Fatalf("reboot was resent (%d more bytes)", n)
+	}
+}

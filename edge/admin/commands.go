@@ -141,7 +141,7 @@ var errBadRequest = errors.New("bad command") //nolint:gochecknoglobals // senti
 func (req commandRequest) command(now func() time.Time) (command.Command, error) {
 	switch req.Kind {
 	case command.Start, command.Stop, command.QueryStatus, command.SetParameters,
-		command.QueryParameters, command.Pair, command.Unpair, command.OTA:
+		command.QueryParameters, command.Pair, command.Unpair, command.OTA, command.Reboot:
 	default:
 		return command.Command{}, fmt.Errorf("%w: kind %q is not one of start, stop, query_status, set_parameters, "+
 			"query_parameters, pair, unpair, ota", errBadRequest, req.Kind)

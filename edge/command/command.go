@@ -20,6 +20,9 @@ const (
 	Pair            = "pair"
 	Unpair          = "unpair"
 	OTA             = "ota"
+	// Reboot restarts the charger (AP3000 0x87). It is sent once, never
+	// resent: a device that rebooted before answering must not reboot again.
+	Reboot = "reboot"
 )
 
 // Command results.
