@@ -8,10 +8,11 @@ FUZZTIME ?= 30s
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 FUZZ_PKGS := ./shared/protocol/bkv ./shared/protocol/ap3000 ./shared/protocol/ykc
 
-.PHONY: help build gen check-gen lint test test-unit fuzz bench bench-go demo clean
+.PHONY: help build gen check-gen lint test test-unit fuzz bench bench-go demo chaos clean
 
 help:
 	@echo "make demo       build, then run cloud + one edge + 20 simulated chargers (Ctrl-C stops)"
+	@echo "make chaos      offline day and kill -9 crash safety with real processes; last line chaos: ..."
 	@echo "make test       all tests against the local Postgres, Redis and Mosquitto"
 	@echo "make test-unit  only the tests that need no services"
 	@echo "make fuzz       run every fuzz target for FUZZTIME (default $(FUZZTIME))"
@@ -72,6 +73,10 @@ bench-go:
 
 demo: build
 	@bash deploy/demo.sh
+
+# The harness builds its own binaries into a temp dir (docs/development.md, "Chaos test").
+chaos:
+	@bash deploy/chaos.sh
 
 clean:
 	rm -rf $(BIN) .demo

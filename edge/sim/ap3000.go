@@ -106,22 +106,24 @@ func ap3000CardID(base uint64, i int) ap3000.CardID {
 
 // ap3kPort is one socket's state.
 type ap3kPort struct {
-	charging bool
-	order    ap3000.OrderNo
-	card     ap3000.CardID // swiped and accepted, waiting for the start
-	hasCard  bool
-	started  float64 // device seconds at start
-	powerW   float64
-	endAt    float64 // device seconds after start when the session ends
-	reason   ap3000.StopReason
-	nextMtr  float64 // device seconds after start of the next 0x06
+	charging  bool
+	order     ap3000.OrderNo
+	card      ap3000.CardID // swiped and accepted, waiting for the start
+	hasCard   bool
+	started   float64   // device seconds at start
+	startedAt time.Time // wall clock at start
+	powerW    float64
+	endAt     float64 // device seconds after start when the session ends
+	reason    ap3000.StopReason
+	nextMtr   float64 // device seconds after start of the next 0x06
 }
 
 // ap3kPending is a settlement waiting for the edge's answer.
 type ap3kPending struct {
-	frame  []byte
-	sentAt time.Time
-	rec    AP3000Settlement
+	frame              []byte
+	sentAt             time.Time
+	rec                AP3000Settlement
+	startedAt, endedAt time.Time // wall clock, for Config.OnSession
 }
 
 // ap3kDevice is one connection's life; only its run loop touches it.
@@ -320,6 +322,12 @@ func (d *ap3kDevice) handle(fr *ap3000.Frame) error {
 			d.f.ap3k.mu.Lock()
 			d.f.ap3k.list = append(d.f.ap3k.list, p.rec)
 			d.f.ap3k.mu.Unlock()
+			if d.f.cfg.OnSession != nil {
+				d.f.cfg.OnSession(Session{
+					ChargerID: p.rec.ChargerID, Connector: p.rec.Connector, SessionRef: p.rec.SessionRef, CardID: p.rec.Card,
+					EnergyMWh: p.rec.EnergyMWh(), StartedAt: p.startedAt, EndedAt: p.endedAt,
+				})
+			}
 		}
 	case *ap3000.Charge:
 		return d.charge(fr.MessageID, m)
@@ -388,7 +396,7 @@ func (d *ap3kDevice) charge(id uint16, m *ap3000.Charge) error {
 	}
 	now := d.now()
 	*port = ap3kPort{
-		charging: true, order: m.OrderNo, card: port.card, hasCard: port.hasCard, started: now,
+		charging: true, order: m.OrderNo, card: port.card, hasCard: port.hasCard, started: now, startedAt: time.Now(),
 		powerW: d.opt.PowerW * (0.75 + 0.5*d.rng.Float64()),
 	}
 	// The session ends at the first of: its limit, full (for "until
@@ -476,13 +484,14 @@ func (d *ap3kDevice) finish(p int) error {
 		s.CardOrCode = port.card
 		rec.Card = fmt.Sprintf("%d", port.card.Uint32())
 	}
+	startedAt := port.startedAt
 	*port = ap3kPort{}
 	d.msgID++
 	b, err := ap3000.Append(nil, &ap3000.Frame{PhysicalID: d.id, MessageID: d.msgID, Body: s})
 	if err != nil {
 		return fmt.Errorf("encode settlement: %w", err)
 	}
-	d.settle[d.msgID] = &ap3kPending{frame: b, sentAt: time.Now(), rec: rec}
+	d.settle[d.msgID] = &ap3kPending{frame: b, sentAt: time.Now(), rec: rec, startedAt: startedAt, endedAt: time.Now()}
 	return d.writeRaw(b)
 }
 

@@ -21,7 +21,10 @@ func gatewayID(base uint64, i int) bkv.GatewayID {
 }
 
 // runBKV is one connection's life: heartbeat at once, then every interval,
-// matching each reply to the oldest unanswered heartbeat.
+// matching each reply to the oldest unanswered heartbeat. When ctx ends it
+// stops sending and waits (at most ReplyTimeout) for the replies to the
+// heartbeats already sent, so a stopped run counts every heartbeat the
+// edge answers, however slow the machine.
 // With BKVOptions.Sessions it runs a full simulated gateway instead.
 func (f *Fleet) runBKV(ctx context.Context, i int) error {
 	if f.cfg.BKV.Sessions {
@@ -34,9 +37,6 @@ func (f *Fleet) runBKV(ctx context.Context, i int) error {
 	}
 	f.connected.Add(1)
 	defer f.connected.Add(-1)
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	defer stop()
-	defer func() { _ = conn.Close() }()
 
 	id := gatewayID(f.cfg.IDBase, i)
 	hb, err := bkv.Append(nil, &bkv.Frame{
@@ -49,8 +49,17 @@ func (f *Fleet) runBKV(ctx context.Context, i int) error {
 
 	// sentAt holds send times of unanswered heartbeats, oldest first.
 	sentAt := make(chan time.Time, 64)
+	replied := make(chan struct{}, 1) // a reply was matched
 	readErr := make(chan error, 1)
-	go func() { readErr <- f.readReplies(conn, sentAt) }()
+	readerDone := false
+	go func() { readErr <- f.readReplies(conn, sentAt, replied) }()
+	defer func() {
+		// Closing ends the reader; it is waited for, so it has an owner.
+		_ = conn.Close()
+		if !readerDone {
+			<-readErr
+		}
+	}()
 
 	ticker := time.NewTicker(f.cfg.Heartbeat)
 	defer ticker.Stop()
@@ -67,15 +76,34 @@ func (f *Fleet) runBKV(ctx context.Context, i int) error {
 		f.sent.Add(1)
 		select {
 		case <-ctx.Done():
+			readerDone = f.awaitReplies(sentAt, replied, readErr)
 			return nil
 		case err := <-readErr:
+			readerDone = true
 			return err
 		case <-ticker.C:
 		}
 	}
 }
 
-func (f *Fleet) readReplies(conn net.Conn, sentAt chan time.Time) error {
+// awaitReplies waits until every sent heartbeat is answered, the reader
+// stops, or ReplyTimeout passes; it reports whether the reader stopped.
+func (f *Fleet) awaitReplies(sentAt <-chan time.Time, replied <-chan struct{}, readErr <-chan error) bool {
+	t := time.NewTimer(f.cfg.ReplyTimeout)
+	defer t.Stop()
+	for len(sentAt) > 0 {
+		select {
+		case <-replied:
+		case <-readErr:
+			return true
+		case <-t.C:
+			return false
+		}
+	}
+	return false
+}
+
+func (f *Fleet) readReplies(conn net.Conn, sentAt chan time.Time, replied chan<- struct{}) error {
 	return readFrames(conn, bkv.Split, func(frame []byte) error {
 		fr, err := bkv.Decode(frame)
 		if err != nil {
@@ -86,6 +114,10 @@ func (f *Fleet) readReplies(conn net.Conn, sentAt chan time.Time) error {
 			case t := <-sentAt:
 				f.lat.add(time.Since(t))
 				f.answered.Add(1)
+				select {
+				case replied <- struct{}{}:
+				default: // one pending notice is enough: the waiter rechecks
+				}
 			default:
 				return errors.New("heartbeat reply without a heartbeat")
 			}

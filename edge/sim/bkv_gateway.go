@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,10 +21,11 @@ import (
 // them heartbeat-only, measuring the edge's reply latency. With Sessions
 // each charger is a BKVGateway (the other fields as in BKVGatewayConfig,
 // zero meaning its default): unpaired, and so silent but for heartbeats,
-// until the platform pairs its sockets; it reconnects by itself and its
-// heartbeats are not counted in the Summary.
+// until the platform pairs its sockets (or Paired from the start); it
+// reconnects by itself and its heartbeats are not counted in the Summary.
 type BKVOptions struct {
 	Sessions     bool
+	Paired       bool
 	Sockets      int
 	StatusEvery  time.Duration
 	CardEvery    time.Duration
@@ -32,16 +35,25 @@ type BKVOptions struct {
 	Retransmit   time.Duration
 }
 
-// runBKVGateway runs charger i of the fleet as a full gateway until ctx ends.
-func (f *Fleet) runBKVGateway(ctx context.Context, i int) error {
+// gatewayConfig is charger i's gateway configuration.
+func (f *Fleet) gatewayConfig(i int) BKVGatewayConfig {
 	o := f.cfg.BKV
-	g, err := NewBKVGateway(BKVGatewayConfig{
-		Addr: f.cfg.Addr, IDBase: f.cfg.IDBase, Index: i, Sockets: o.Sockets, Heartbeat: f.cfg.Heartbeat,
+	return BKVGatewayConfig{
+		Addr: f.cfg.Addr, IDBase: f.cfg.IDBase, Index: i, Sockets: o.Sockets, Paired: o.Paired, Heartbeat: f.cfg.Heartbeat,
 		StatusEvery: o.StatusEvery, CardEvery: o.CardEvery, Cards: o.Cards, Minute: o.Minute,
 		UnplugChance: o.UnplugChance, Retransmit: o.Retransmit, ReplyTimeout: f.cfg.ReplyTimeout,
-	}, f.log)
+	}
+}
+
+// runBKVGateway runs charger i of the fleet as a full gateway until ctx ends.
+func (f *Fleet) runBKVGateway(ctx context.Context, i int) error {
+	g, err := NewBKVGateway(f.gatewayConfig(i), f.log)
 	if err != nil {
 		return err
+	}
+	if f.cfg.OnSession != nil {
+		id := g.ID()
+		g.onAcked = func(s BKVSession) { f.cfg.OnSession(s.session(id)) }
 	}
 	g.onConnected = func(up bool) {
 		if up {
@@ -65,6 +77,10 @@ type BKVGatewayConfig struct {
 	// relays for (default 4). They are unpaired until the platform pairs
 	// them by MAC (MACs); an unpaired socket reports nothing.
 	Sockets int
+	// Paired starts the gateway with socket i (0-based) already paired as
+	// socket number i+1, as a gateway that kept its node list in flash: it
+	// charges without the platform pairing it first.
+	Paired bool
 	// Heartbeat is the heartbeat interval (default 1 min, §2).
 	Heartbeat time.Duration
 	// StatusEvery is the periodic status report interval (default 5 min,
@@ -123,6 +139,21 @@ type BKVSession struct {
 	Minutes      uint16
 	EnergyWh     uint16
 	Status       bkv.PortStatus // 0xB0 limit reached, 0x98 unplugged (no load), 0x90 stopped
+	// StartedAt and EndedAt are the simulator's wall clock at the start
+	// and at the end report.
+	StartedAt, EndedAt time.Time
+}
+
+// Connector is the edge's number for the session's port: 2s−1 for port A
+// of socket s, 2s for port B.
+func (s BKVSession) Connector() uint32 { return uint32(s.Socket)*2 + uint32(s.Port) - 1 }
+
+// session names s as the edge does (see Session).
+func (s BKVSession) session(chargerID string) Session {
+	return Session{
+		ChargerID: chargerID, Connector: s.Connector(), SessionRef: strconv.Itoa(int(s.BusinessNo)),
+		CardID: s.Card, EnergyMWh: int64(s.EnergyWh) * 1000, StartedAt: s.StartedAt, EndedAt: s.EndedAt,
+	}
 }
 
 // BKVGateway is one simulated BKV gateway (shared/protocols/bkv.md). It keeps
@@ -139,13 +170,22 @@ type BKVGateway struct {
 	sockets []*simSocket
 	nextBN  uint16
 	nextCrd int
-	unacked []bkv.Message // end reports waiting for the platform's ack, oldest first
-	params  map[uint8][]bkv.Param
-	out     []byte
+	unacked []bkvEnd // end reports waiting for the platform's ack, oldest first
+	// sentEnds are the end reports sent on the current connection (first
+	// sends and repeats) whose 0x02 reply has not arrived, oldest first.
+	// The reply names only the socket, and the edge answers every end
+	// report in order, so a reply belongs to the oldest report sent for
+	// its socket: matching it to any unacknowledged report of the socket
+	// would take a repeat's reply as the ack of the other port's report.
+	sentEnds []bkvEndKey
+	params   map[uint8][]bkv.Param
+	out      []byte
 
 	// onConnected, when set, hears every connect and disconnect (the
-	// fleet's connection count).
+	// fleet's connection count); onAcked hears every end report the
+	// platform acknowledged, once.
 	onConnected func(bool)
+	onAcked     func(BKVSession)
 
 	mu        sync.Mutex // guards ended and paired, read by accessors
 	ended     []BKVSession
@@ -159,41 +199,76 @@ type simSocket struct {
 	ports  [2]simPort
 }
 
+// bkvEnd is an end report waiting for its acknowledgement, and the record
+// kept once it comes.
+type bkvEnd struct {
+	msg bkv.Message
+	rec BKVSession
+}
+
+// bkvEndKey identifies an end report: one session of one port.
+type bkvEndKey struct {
+	socket, port uint8
+	bn           uint16
+}
+
+func (e bkvEnd) key() bkvEndKey {
+	return bkvEndKey{socket: e.rec.Socket, port: e.rec.Port, bn: e.rec.BusinessNo}
+}
+
 type simPort struct {
-	bn       uint16 // session business number, 0 when idle
-	card     *bkv.CardNo
-	limitMin uint16
-	limitWh  uint16
-	minutes  uint16
-	mwMin    int64  // energy in mW·min
-	power    uint16 // 0.1 W
-	swipeBN  uint16 // business number of a swipe waiting for its order
-	swipe    bkv.CardNo
+	bn        uint16    // session business number, 0 when idle
+	startedAt time.Time // wall clock at the start
+	card      *bkv.CardNo
+	limitMin  uint16
+	limitWh   uint16
+	minutes   uint16
+	mwMin     int64  // energy in mW·min
+	power     uint16 // 0.1 W
+	swipeBN   uint16 // business number of a swipe waiting for its order
+	swipe     bkv.CardNo
 }
 
 func (p *simPort) energyWh() uint16 { return uint16(min(p.mwMin/60/1000, 0xFFFF)) } //nolint:gosec // clamped
 
+// validate checks what a fleet shares (everything but Addr), defaults
+// applied.
+func (c BKVGatewayConfig) validate() error {
+	var errs []error
+	if c.Sockets < 1 || c.Sockets > 250 {
+		errs = append(errs, errors.New("sockets: must be 1–250"))
+	}
+	if c.UnplugChance < 0 || c.UnplugChance > 1 {
+		errs = append(errs, errors.New("unplug chance: must be 0–1"))
+	}
+	for _, c := range c.Cards {
+		if _, err := parseBKVCard(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func parseBKVCard(s string) (bkv.CardNo, error) {
+	var n bkv.CardNo
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(n) {
+		return n, fmt.Errorf("card %q: want 12 hex digits", s)
+	}
+	copy(n[:], b)
+	return n, nil
+}
+
 // NewBKVGateway builds a simulated gateway.
 func NewBKVGateway(cfg BKVGatewayConfig, logger *slog.Logger) (*BKVGateway, error) {
 	cfg = cfg.withDefaults()
-	var errs []error
+	errs := []error{cfg.validate()}
 	if cfg.Addr == "" {
 		errs = append(errs, errors.New("addr: required"))
 	}
-	if cfg.Sockets < 1 || cfg.Sockets > 250 {
-		errs = append(errs, errors.New("sockets: must be 1–250"))
-	}
-	if cfg.UnplugChance < 0 || cfg.UnplugChance > 1 {
-		errs = append(errs, errors.New("unplug chance: must be 0–1"))
-	}
 	g := &BKVGateway{cfg: cfg, id: gatewayID(cfg.IDBase, cfg.Index), params: make(map[uint8][]bkv.Param)}
 	for _, c := range cfg.Cards {
-		var n bkv.CardNo
-		if b, err := hex.DecodeString(c); err != nil || len(b) != len(n) {
-			errs = append(errs, fmt.Errorf("card %q: want 12 hex digits", c))
-		} else {
-			copy(n[:], b)
-		}
+		n, _ := parseBKVCard(c)
 		g.cards = append(g.cards, n)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -207,8 +282,12 @@ func NewBKVGateway(cfg BKVGatewayConfig, logger *slog.Logger) (*BKVGateway, erro
 		copy(s.mac[:], g.id[1:])
 		s.mac[5] += byte(i + 1)
 		s.mac[0] = 0x5b
+		if cfg.Paired {
+			s.number = uint8(i + 1) //nolint:gosec // Sockets ≤ 250
+		}
 		g.sockets = append(g.sockets, s)
 	}
+	g.countPaired()
 	return g, nil
 }
 
@@ -285,15 +364,23 @@ func (g *BKVGateway) runConn(ctx context.Context) error {
 		readErr <- readBKV(conn, frames, done)
 	}()
 
+	// Replies to the last connection's reports will not come, and a card
+	// swipe whose order never came is given up, as the device's own swipe
+	// times out: the port may be swiped again.
+	g.sentEnds = g.sentEnds[:0]
+	for _, s := range g.sockets {
+		for i := range s.ports {
+			s.ports[i].swipeBN = 0
+		}
+	}
+
 	// After (re)connecting: heartbeat, then unacknowledged end reports
 	// (§2 [C]), then the status of paired sockets.
 	if err := g.heartbeat(conn); err != nil {
 		return err
 	}
-	for _, m := range g.unacked {
-		if err := g.send(conn, bkv.CommandCharge, 0, m); err != nil {
-			return err
-		}
+	if err := g.resendEnds(conn); err != nil {
+		return err
 	}
 	if err := g.status(conn); err != nil {
 		return err
@@ -325,11 +412,7 @@ func (g *BKVGateway) runConn(ctx context.Context) error {
 		case <-minute.C:
 			err = g.tick(conn)
 		case <-retx.C:
-			for _, m := range g.unacked {
-				if err = g.send(conn, bkv.CommandCharge, 0, m); err != nil {
-					break
-				}
-			}
+			err = g.resendEnds(conn)
 		case <-card.C:
 			err = g.swipe(conn)
 			card.Reset(g.nextSwipe())
@@ -337,6 +420,51 @@ func (g *BKVGateway) runConn(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+	}
+}
+
+// sendEnd sends one end report and remembers it for its reply.
+func (g *BKVGateway) sendEnd(conn net.Conn, e bkvEnd) error {
+	if err := g.send(conn, bkv.CommandCharge, 0, e.msg); err != nil {
+		return err
+	}
+	g.sentEnds = append(g.sentEnds, e.key())
+	return nil
+}
+
+// resendEnds repeats every unacknowledged end report, oldest first.
+func (g *BKVGateway) resendEnds(conn net.Conn) error {
+	for _, e := range g.unacked {
+		if err := g.sendEnd(conn, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endAcked takes a 0x02 reply for socket: it answers the oldest end report
+// sent for that socket on this connection; if that report is still
+// unacknowledged (the reply may answer a repeat of one acknowledged
+// already), the session is done.
+func (g *BKVGateway) endAcked(socket uint8) {
+	i := slices.IndexFunc(g.sentEnds, func(k bkvEndKey) bool { return k.socket == socket })
+	if i < 0 {
+		g.log.Debug("end report reply without a report", "socket", socket)
+		return
+	}
+	key := g.sentEnds[i]
+	g.sentEnds = slices.Delete(g.sentEnds, i, i+1)
+	j := slices.IndexFunc(g.unacked, func(e bkvEnd) bool { return e.key() == key })
+	if j < 0 {
+		return
+	}
+	rec := g.unacked[j].rec
+	g.unacked = slices.Delete(g.unacked, j, j+1)
+	g.mu.Lock()
+	g.ended = append(g.ended, rec)
+	g.mu.Unlock()
+	if g.onAcked != nil {
+		g.onAcked(rec)
 	}
 }
 
@@ -476,7 +604,8 @@ func (g *BKVGateway) start(s *simSocket, port uint8, bn uint16, card *bkv.CardNo
 	if s == nil || port > 1 || s.ports[port].bn != 0 {
 		return false
 	}
-	s.ports[port] = simPort{bn: bn, card: card, limitMin: limitMin, limitWh: limitWh, power: uint16(800 + g.rng.IntN(1700))} //nolint:gosec // < 2500
+	s.ports[port] = simPort{bn: bn, startedAt: time.Now(), card: card, limitMin: limitMin, limitWh: limitWh,
+		power: uint16(800 + g.rng.IntN(1700))} //nolint:gosec // < 2500
 	return true
 }
 
@@ -487,13 +616,17 @@ func (g *BKVGateway) end(conn net.Conn, s *simSocket, port uint8, status bkv.Por
 		Socket: s.number, SocketFirmware: 0xFFFF, Temperature: 30, RSSI: 30, Port: port, Status: status,
 		BusinessNo: p.bn, Energy: p.energyWh(), Minutes: p.minutes,
 	}
-	var m bkv.Message = &bkv.ChargeEnd{EndHead: head}
+	e := bkvEnd{msg: &bkv.ChargeEnd{EndHead: head}, rec: BKVSession{
+		Socket: head.Socket, Port: head.Port, BusinessNo: head.BusinessNo, Minutes: head.Minutes, EnergyWh: head.Energy,
+		Status: head.Status, StartedAt: p.startedAt, EndedAt: time.Now(),
+	}}
 	if p.card != nil {
-		m = &bkv.CardEnd{EndHead: head, Card: *p.card, BillingMode: bkv.BillByTime}
+		e.msg = &bkv.CardEnd{EndHead: head, Card: *p.card, BillingMode: bkv.BillByTime}
+		e.rec.Card = p.card.String()
 	}
 	*p = simPort{}
-	g.unacked = append(g.unacked, m)
-	if err := g.send(conn, bkv.CommandCharge, 0, m); err != nil {
+	g.unacked = append(g.unacked, e)
+	if err := g.sendEnd(conn, e); err != nil {
 		return err
 	}
 	return g.status(conn)
@@ -636,21 +769,7 @@ func (g *BKVGateway) handle(conn net.Conn, f *bkv.Frame) error {
 		}
 		return nil
 	case *bkv.CardEndReply:
-		for i, u := range g.unacked {
-			head := endHead(u)
-			if head.Socket != m.Socket {
-				continue
-			}
-			g.unacked = append(g.unacked[:i:i], g.unacked[i+1:]...)
-			rec := BKVSession{Socket: head.Socket, Port: head.Port, BusinessNo: head.BusinessNo, Minutes: head.Minutes, EnergyWh: head.Energy, Status: head.Status}
-			if ce, ok := u.(*bkv.CardEnd); ok {
-				rec.Card = ce.Card.String()
-			}
-			g.mu.Lock()
-			g.ended = append(g.ended, rec)
-			g.mu.Unlock()
-			break
-		}
+		g.endAcked(m.Socket)
 		return nil
 	case *bkv.ParamSet:
 		ok := g.bySocket(m.Socket) != nil
@@ -705,16 +824,6 @@ func (g *BKVGateway) control(conn net.Conn, f *bkv.Frame, m *bkv.Control) error 
 		return err
 	}
 	return g.end(conn, s, m.Port, 0x90)
-}
-
-func endHead(m bkv.Message) bkv.EndHead {
-	switch e := m.(type) {
-	case *bkv.ChargeEnd:
-		return e.EndHead
-	case *bkv.CardEnd:
-		return e.EndHead
-	}
-	return bkv.EndHead{}
 }
 
 // defaultBKVParams are the guide's query-reply values (§7.9).

@@ -1,12 +1,15 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -435,4 +438,209 @@ func TestFleetRunsBKVGateways(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestBKVGatewayReplyAcksOldestReportOfSocket: the 0x02 reply names only
+// the socket, so it answers the oldest end report sent for that socket. A
+// reply to a repeat of port A's report must not count as the ack of port
+// B's report, which the edge may not have stored yet (§4).
+func TestBKVGatewayReplyAcksOldestReportOfSocket(t *testing.T) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	g, err := NewBKVGateway(BKVGatewayConfig{Addr: ln.Addr().String(), IDBase: 4, Sockets: 1, Paired: true,
+		Minute: 5 * time.Millisecond, Retransmit: 30 * time.Millisecond}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var heard []BKVSession
+	var heardMu sync.Mutex
+	g.onAcked = func(s BKVSession) { heardMu.Lock(); heard = append(heard, s); heardMu.Unlock() }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	id, _ := bkv.ParseGatewayID(g.ID())
+	_ = ln.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := &bkvReader{t: t, c: c}
+	send := func(msgID uint32, body bkv.Message) {
+		t.Helper()
+		b, err := bkv.Append(nil, &bkv.Frame{Direction: bkv.Down, Command: bkv.CommandCharge, MsgID: msgID, GatewayID: id, Body: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The platform owes one reply per end report read (the real edge
+	// answers every one, in order).
+	owed := 0
+	endOf := func(f *bkv.Frame) (uint8, bool) {
+		e, ok := f.Body.(*bkv.ChargeEnd)
+		if !ok {
+			return 0, false
+		}
+		owed++
+		return e.Port, true
+	}
+	reply := func() {
+		t.Helper()
+		send(0, &bkv.CardEndReply{Socket: 1, Result: bkv.ResultOK})
+		owed--
+	}
+	// The gateway handles frames in order: once it answers a status query,
+	// it has taken every reply sent before.
+	queryID := uint32(100)
+	synced := func() {
+		t.Helper()
+		queryID++
+		send(queryID, &bkv.StatusQuery{Socket: 1})
+		r.until(func(f *bkv.Frame) bool {
+			endOf(f) // repeats keep coming and are owed replies too
+			_, ok := f.Body.(*bkv.StatusQueryReply)
+			return ok && f.MsgID == queryID
+		})
+	}
+	// Port A charges one minute; its end report goes unanswered and is
+	// repeated; then port B charges and ends.
+	send(1, &bkv.Control{Socket: 1, Port: 0, Switch: bkv.SwitchOn, Mode: bkv.ControlByTime, Minutes: 1})
+	for n := 0; n < 2; {
+		if p, ok := endOf(r.next()); ok && p == 0 {
+			n++
+		}
+	}
+	send(2, &bkv.Control{Socket: 1, Port: 1, Switch: bkv.SwitchOn, Mode: bkv.ControlByTime, Minutes: 1})
+	r.until(func(f *bkv.Frame) bool { p, ok := endOf(f); return ok && p == 1 })
+
+	// Two replies: the first acknowledges A, the second answers A's repeat.
+	reply()
+	reply()
+	synced()
+	if e := g.Ended(); len(e) != 1 || e[0].Port != 0 {
+		t.Fatalf("after two replies to port A's reports, acknowledged %+v; want only port A", e)
+	}
+
+	// Answer everything from here on: B is acknowledged, A never twice.
+	for len(g.Ended()) < 2 {
+		for owed > 0 {
+			reply()
+		}
+		synced()
+	}
+	e := g.Ended()
+	if len(e) != 2 || e[1].Port != 1 || e[0].BusinessNo == e[1].BusinessNo {
+		t.Fatalf("acknowledged %+v, want A then B", e)
+	}
+	heardMu.Lock()
+	defer heardMu.Unlock()
+	if len(heard) != 2 || heard[0].StartedAt.IsZero() || heard[1].EndedAt.Before(heard[1].StartedAt) {
+		t.Fatalf("onAcked heard %+v, want A and B once each with their times", heard)
+	}
+}
+
+// TestBKVGatewaySwipeGivenUpOnReconnect: a swipe whose card order never
+// came (the edge died) does not block its port forever: after reconnecting
+// the gateway swipes again.
+func TestBKVGatewaySwipeGivenUpOnReconnect(t *testing.T) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	runGateway(t, BKVGatewayConfig{Addr: ln.Addr().String(), IDBase: 5, Sockets: 1, Paired: true, CardEvery: 5 * time.Millisecond})
+	accept := func() *bkvReader {
+		t.Helper()
+		_ = ln.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		t.Cleanup(func() { _ = c.Close() })
+		return &bkvReader{t: t, c: c}
+	}
+	r := accept()
+	// Never answered: both ports end up waiting for an order.
+	ports := map[uint8]bool{}
+	for len(ports) < 2 {
+		if s, ok := r.next().Body.(*bkv.CardSwipe); ok {
+			ports[s.Port] = true
+		}
+	}
+	_ = r.c.Close()
+	r = accept()
+	r.until(func(f *bkv.Frame) bool { _, ok := f.Body.(*bkv.CardSwipe); return ok })
+}
+
+// TestFleetLogsAcknowledgedSessions: a fleet of pre-paired gateways charges
+// by card against the real adapter; every session it reports through
+// OnSession (here into a SessionLog) was stored by the edge with the same
+// charger, connector, ref, card and energy, and none is reported twice.
+func TestFleetLogsAcknowledgedSessions(t *testing.T) {
+	e := mustStartEdge(t, control.AuthConfig{UnknownCards: control.UnknownReject, Cards: []control.Card{
+		{ID: "0000000000c1", BalanceFen: 100000}, {ID: "0000000000c2", BalanceFen: 100000},
+	}})
+	var buf bytes.Buffer
+	log := NewSessionLog(&buf)
+	fleet, err := New(Config{
+		Protocol: "bkv", Chargers: 2, Addr: e.addr, IDBase: 900, Heartbeat: time.Second, ReplyTimeout: 5 * time.Second,
+		BKV: BKVOptions{Sessions: true, Paired: true, Sockets: 2, Minute: 2 * time.Millisecond, CardEvery: 10 * time.Millisecond,
+			Cards: []string{"0000000000c1", "0000000000c2"}, UnplugChance: 0.05, StatusEvery: 20 * time.Millisecond},
+		OnSession: log.Record,
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan Summary, 1)
+	go func() { done <- fleet.Run(ctx) }()
+	waitFor(t, "12 sessions logged", func() bool { return log.Count() >= 12 })
+	cancel()
+	<-done
+	if log.Err() != nil {
+		t.Fatal(log.Err())
+	}
+	got, err := ReadSessionLog(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := e.events(t)
+	seen := map[string]bool{}
+	for _, s := range got {
+		key := fmt.Sprintf("%s/%d/%s", s.ChargerID, s.Connector, s.SessionRef)
+		if seen[key] {
+			t.Fatalf("session %s logged twice", key)
+		}
+		seen[key] = true
+		if s.ChargerID != fleet.ChargerID(0) && s.ChargerID != fleet.ChargerID(1) {
+			t.Fatalf("session of charger %s, not in the fleet", s.ChargerID)
+		}
+		if s.StartedAt.IsZero() || s.EndedAt.Before(s.StartedAt) {
+			t.Errorf("session %s times %s..%s", key, s.StartedAt, s.EndedAt)
+		}
+		var se *chargeplanev1.SessionEnded
+		for _, ev := range evs {
+			if x := ev.GetSessionEnded(); x != nil && ev.GetChargerId() == s.ChargerID && ev.GetConnector() == s.Connector && x.GetSessionRef() == s.SessionRef {
+				se = x
+			}
+		}
+		if se == nil {
+			t.Fatalf("logged session %s has no stored SessionEnded", key)
+		}
+		if se.GetEnergyMwh() != s.EnergyMWh || se.GetCardId() != s.CardID || s.CardID == "" {
+			t.Errorf("session %s: stored energy %d card %q, logged %d %q", key, se.GetEnergyMwh(), se.GetCardId(), s.EnergyMWh, s.CardID)
+		}
+	}
 }

@@ -13,4 +13,13 @@
 // charger's index, so runs are reproducible, and each simulator reports what
 // it delivered so tests compare the edge's records with the device's own
 // numbers.
+//
+// Config.OnSession hears every session whose end report the edge
+// acknowledged, named as the edge names it (Session); SessionLog writes them
+// as JSON lines, the contract `make chaos` checks the cloud against: an
+// acknowledged end report means the edge owns the session. A BKV gateway
+// keeps its unacknowledged end reports across reconnects and repeats them,
+// and matches each 0x02 reply to the oldest report it sent for that socket
+// on the connection, so a reply to a repeat is never taken for the ack of
+// another port's report.
 package sim

@@ -26,8 +26,10 @@ func TestHeartbeatFleetSummary(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	s := fleet.Run(ctx)
-	if s.Errors != 0 || s.Answered == 0 || s.Answered > s.Sent || s.Sent-s.Answered > chargers {
-		t.Fatalf("summary %s: want (nearly) every heartbeat answered, no errors", s)
+	// Run waits for the replies to heartbeats in flight when it stops, so
+	// every heartbeat is answered however loaded the machine.
+	if s.Errors != 0 || s.Answered == 0 || s.Answered != s.Sent {
+		t.Fatalf("summary %s: want every heartbeat answered, no errors", s)
 	}
 	if s.LatencyP50 <= 0 || s.LatencyP99 < s.LatencyP50 {
 		t.Errorf("latencies p50 %s p99 %s", s.LatencyP50, s.LatencyP99)

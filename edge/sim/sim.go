@@ -33,6 +33,10 @@ type Config struct {
 	// BKV shapes "bkv" gateways; the zero value is heartbeat-only (see
 	// BKVOptions).
 	BKV BKVOptions
+	// OnSession, when set, hears every session whose end report (BKV) or
+	// settlement (AP3000) the edge acknowledged, once per session, from the
+	// charger's goroutine: it must be safe for concurrent use and quick.
+	OnSession func(Session)
 }
 
 // Validate reports every problem.
@@ -52,6 +56,12 @@ func (c Config) Validate() error {
 	}
 	if c.ReplyTimeout <= 0 {
 		errs = append(errs, errors.New("reply timeout: must be positive"))
+	}
+	if c.Protocol == "bkv" && c.BKV.Sessions {
+		// Every gateway would fail the same way, each reconnect: say it once.
+		if err := (&Fleet{cfg: c}).gatewayConfig(0).withDefaults().validate(); err != nil {
+			errs = append(errs, fmt.Errorf("bkv: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -97,15 +107,16 @@ func New(cfg Config, logger *slog.Logger) (*Fleet, error) {
 }
 
 // ChargerID returns the id of charger i (0-based) as the edge will report it.
-func (f *Fleet) ChargerID(i int) string {
-	switch f.cfg.Protocol {
-	case "ap3000":
-		return ap3000ID(f.cfg.IDBase, i).String()
-	case "bkv":
-		return gatewayID(f.cfg.IDBase, i).String()
-	default:
-		return gatewayID(f.cfg.IDBase, i).String()
+func (f *Fleet) ChargerID(i int) string { return ChargerID(f.cfg.Protocol, f.cfg.IDBase, i) }
+
+// ChargerID returns the id the edge gives charger i (0-based) of a fleet of
+// protocol with idBase, so a harness can tell fleets apart in the edge's
+// and the cloud's records without running them.
+func ChargerID(protocol string, idBase uint64, i int) string {
+	if protocol == "ap3000" {
+		return ap3000ID(idBase, i).String()
 	}
+	return gatewayID(idBase, i).String()
 }
 
 // runCharger is one connection's life in the fleet's protocol.
@@ -135,12 +146,20 @@ func (f *Fleet) Summary() Summary {
 // Run runs every charger until ctx ends, then closes their connections.
 // A charger whose connection fails reconnects after a pause, as real ones do.
 func (f *Fleet) Run(ctx context.Context) Summary {
-	// The steady-state rate is measured from the end of the ramp.
+	// The steady-state rate is measured from the end of the ramp to the
+	// moment ctx ends (not counting replies awaited after it).
 	rampEnd := time.Now().Add(f.cfg.Ramp)
-	var answeredAtRamp atomic.Int64
+	var answeredAtRamp, answeredAtStop, stoppedAt atomic.Int64
 	answeredAtRamp.Store(-1)
 	rampTimer := time.AfterFunc(f.cfg.Ramp, func() { answeredAtRamp.Store(f.answered.Load()) })
 	defer rampTimer.Stop()
+	stopped := make(chan struct{})
+	atStop := context.AfterFunc(ctx, func() {
+		answeredAtStop.Store(f.answered.Load())
+		stoppedAt.Store(time.Now().UnixNano())
+		close(stopped)
+	})
+	defer atStop()
 	var wg sync.WaitGroup
 	for i := range f.cfg.Chargers {
 		delay := time.Duration(0)
@@ -163,10 +182,11 @@ func (f *Fleet) Run(ctx context.Context) Summary {
 		}()
 	}
 	wg.Wait()
+	<-stopped // the chargers only return once ctx has ended
 	s := f.Summary()
-	if at := answeredAtRamp.Load(); at >= 0 {
-		if secs := time.Since(rampEnd).Seconds(); secs > 0 {
-			s.Rate = float64(s.Answered-at) / secs
+	if at, end := answeredAtRamp.Load(), stoppedAt.Load(); at >= 0 && end > 0 {
+		if secs := time.Unix(0, end).Sub(rampEnd).Seconds(); secs > 0 {
+			s.Rate = float64(answeredAtStop.Load()-at) / secs
 		}
 	}
 	return s

@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -61,6 +63,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	speed := fs.Float64("speed", 1, "with -sessions: simulated seconds per real second (3600 runs an hour-long charge in a second)")
 	unplug := fs.Float64("unplug-chance", 0, "with -sessions: probability a session ends by unplugging before its limit")
 	statusEvery := fs.Duration("status-every", 0, "with -sessions: BKV status report interval (default 5m, and on every change)")
+	paired := fs.Bool("paired", false, "with -sessions: BKV sockets start paired (socket numbers 1..outlets), as if the platform had paired them before")
+	cards := fs.String("cards", "", "with -sessions: BKV card numbers (12 hex digits, comma-separated) swiped in turn (default 000000000001)")
+	retransmit := fs.Duration("retransmit", 0, "with -sessions: BKV repeat interval of unacknowledged end reports (default 11s)")
+	sessionsLog := fs.String("sessions-log", "", "with -sessions: append one JSON line per session whose end report the edge acknowledged to this file")
+	stopAfter := fs.Int("stop-after-sessions", 0, "with -sessions: exit once this many sessions were acknowledged (0: no limit)")
 	duration := fs.Duration("duration", 0, "stop after this long (0: run until interrupted)")
 	every := fs.Duration("report", 10*time.Second, "print progress this often (0: only the final summary)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
@@ -69,21 +76,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if !*sessions && (*sessionsLog != "" || *stopAfter > 0) {
+		fmt.Fprintf(stderr, "chargesim: -sessions-log and -stop-after-sessions need -sessions\n")
+		return 2
+	}
+	if *stopAfter < 0 {
+		fmt.Fprintf(stderr, "chargesim: -stop-after-sessions must not be negative\n")
+		return 2
+	}
 	if *sessions {
 		if *speed <= 0 {
 			fmt.Fprintf(stderr, "chargesim: -speed must be positive\n")
 			return 2
 		}
-		cfg.BKV = sim.BKVOptions{Sessions: true, Sockets: *outlets, CardEvery: *cardEvery, StatusEvery: *statusEvery,
-			Minute: time.Duration(float64(time.Minute) / *speed), UnplugChance: *unplug}
+		cfg.BKV = sim.BKVOptions{Sessions: true, Paired: *paired, Sockets: *outlets, CardEvery: *cardEvery, StatusEvery: *statusEvery,
+			Minute: time.Duration(float64(time.Minute) / *speed), UnplugChance: *unplug, Retransmit: *retransmit}
+		if *cards != "" {
+			cfg.BKV.Cards = strings.Split(*cards, ",")
+		}
 		cfg.AP3000 = sim.AP3000Options{Sessions: true, Ports: *outlets, CardRate: *cardEvery, Speed: *speed, UnplugChance: *unplug}
 	}
 	logger, err := logging.New(logging.Config{Level: *logLevel, Format: "text"}, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "chargesim: %v\n", err)
-		return 2
-	}
-	fleet, err := sim.New(cfg, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "chargesim: %v\n", err)
 		return 2
@@ -92,6 +105,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *duration)
 		defer cancel()
+	}
+	ctx, stopSessions := context.WithCancel(ctx)
+	defer stopSessions()
+	var acked atomic.Int64
+	var sessLog *sim.SessionLog
+	if *sessionsLog != "" {
+		// Unbuffered and appended: each line reaches the file as the edge
+		// acknowledges its session, whatever happens to this process later.
+		f, err := os.OpenFile(*sessionsLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644) //nolint:gosec // path given by the operator
+		if err != nil {
+			fmt.Fprintf(stderr, "chargesim: %v\n", err)
+			return 2
+		}
+		defer func() { _ = f.Close() }()
+		sessLog = sim.NewSessionLog(f)
+	}
+	cfg.OnSession = func(s sim.Session) {
+		if sessLog != nil {
+			sessLog.Record(s)
+		}
+		if n := acked.Add(1); *stopAfter > 0 && n >= int64(*stopAfter) {
+			stopSessions()
+		}
+	}
+	fleet, err := sim.New(cfg, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "chargesim: %v\n", err)
+		return 2
 	}
 	fmt.Fprintf(stdout, "chargesim: %d %s chargers → %s (heartbeat %s)\n", cfg.Chargers, cfg.Protocol, cfg.Addr, cfg.Heartbeat)
 	done := make(chan sim.Summary, 1)
@@ -106,6 +147,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		select {
 		case s := <-done:
 			fmt.Fprintf(stdout, "chargesim: summary %s\n", s)
+			if *sessions {
+				fmt.Fprintf(stdout, "chargesim: sessions acknowledged=%d\n", acked.Load())
+			}
+			if sessLog != nil && sessLog.Err() != nil {
+				fmt.Fprintf(stderr, "chargesim: %v\n", sessLog.Err())
+				return 1
+			}
 			if s.Sent > 0 && s.Answered == 0 {
 				return 1
 			}
