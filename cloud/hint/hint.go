@@ -141,39 +141,64 @@ func (p *Publisher) Notify(ch site.Change) {
 // pending, bounded by Config.Timeout, and disconnects. It returns nil: a
 // hint that cannot be sent is logged and left to the edge's periodic pull.
 func (p *Publisher) Run(ctx context.Context) error {
+	// paho's own reconnect resends its stored publishes while new ones go
+	// out on the same packets (a data race in paho 1.5); hints are retried
+	// here anyway, so reconnect by hand with a fresh clean session instead.
+	lost := make(chan struct{}, 1)
 	client := paho.NewClient(options(p.cfg).
-		SetAutoReconnect(true).
-		SetConnectRetry(true).
-		SetConnectRetryInterval(time.Second).
-		SetMaxReconnectInterval(10 * time.Second).
+		SetAutoReconnect(false).
 		SetOnConnectHandler(func(paho.Client) {
 			p.log.Info("connected to broker", "broker", p.cfg.URL, "client_id", p.cfg.ClientID)
-			select {
-			case p.wake <- struct{}{}: // publish what piled up while away
-			default:
-			}
 		}).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			p.log.Warn("lost connection to broker; reconnecting", "err", err)
+			select {
+			case lost <- struct{}{}:
+			default:
+			}
 		}))
-	client.Connect() // completes in the background (SetConnectRetry)
 	defer client.Disconnect(250)
 
+	wait := time.Second
+	for ctx.Err() == nil {
+		tok := client.Connect()
+		if !tok.WaitTimeout(p.cfg.Timeout) || tok.Error() != nil {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, 10*time.Second)
+			continue
+		}
+		wait = time.Second
+		p.poke() // publish what piled up while away
+		if p.serve(ctx, client, lost) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// serve publishes pending hints while the connection lasts; true when ctx
+// ended (after one last flush).
+func (p *Publisher) serve(ctx context.Context, client paho.Client, lost <-chan struct{}) bool {
 	for {
 		select {
 		case <-ctx.Done():
 			if client.IsConnectionOpen() {
 				p.flush(client)
 			}
-			return nil
+			return true
+		case <-lost:
+			return false
 		case <-p.wake:
-		}
-		if !client.IsConnectionOpen() {
-			continue // the connect handler wakes us
 		}
 		if !p.flush(client) {
 			select {
 			case <-ctx.Done():
+			case <-lost:
+				return false
 			case <-time.After(retryWait):
 				p.poke()
 			}
