@@ -111,6 +111,8 @@ type Gateway struct {
 	limiter   *rate.Limiter
 	sem       chan struct{}
 	metrics   metrics
+	bufs      *bufferPool
+	handlers  *handlers
 
 	mu    sync.Mutex
 	ln    net.Listener
@@ -120,6 +122,8 @@ type Gateway struct {
 
 type metrics struct {
 	open     *prometheus.GaugeVec
+	handlers prometheus.GaugeFunc
+	buffers  prometheus.GaugeFunc
 	accepted prometheus.Counter
 	rejected *prometheus.CounterVec
 	closed   *prometheus.CounterVec
@@ -145,7 +149,16 @@ func New(cfg Config, protocols []Protocol, logger *slog.Logger, reg prometheus.R
 			Help: "Charger sessions ended, by protocol and reason.",
 		}, []string{"protocol", "reason"}),
 	}
-	reg.MustRegister(m.open, m.accepted, m.rejected, m.closed)
+	bufs, hs := newBufferPool(), newHandlers(handlerIdle)
+	m.handlers = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "chargeplane_gateway_handler_goroutines",
+		Help: "Goroutines handling charger frames, shared by all connections (Conn.Handle).",
+	}, func() float64 { return float64(hs.running.Load()) })
+	m.buffers = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "chargeplane_gateway_read_buffers_in_use",
+		Help: "Read buffers held by connections with bytes in flight; silent connections hold none (Conn.ReadPooled).",
+	}, func() float64 { return float64(bufs.inUse.Load()) })
+	reg.MustRegister(m.open, m.accepted, m.rejected, m.closed, m.handlers, m.buffers)
 	return &Gateway{
 		cfg:       cfg,
 		protocols: protocols,
@@ -153,6 +166,8 @@ func New(cfg Config, protocols []Protocol, logger *slog.Logger, reg prometheus.R
 		limiter:   rate.NewLimiter(rate.Limit(cfg.AcceptRate), cfg.AcceptBurst),
 		sem:       make(chan struct{}, cfg.MaxConns),
 		metrics:   m,
+		bufs:      bufs,
+		handlers:  hs,
 		conns:     make(map[*Conn]struct{}),
 	}
 }
@@ -179,7 +194,8 @@ func (g *Gateway) OpenConns() int {
 
 // Run accepts connections until ctx ends, then stops accepting, lets
 // sessions finish their current frame (bounded by ShutdownTimeout) and
-// returns once every session goroutine has exited. Listen must be called first.
+// returns once every session and handler goroutine has exited. Listen must
+// be called first, and Run called once.
 func (g *Gateway) Run(ctx context.Context) error {
 	g.mu.Lock()
 	ln := g.ln
@@ -192,6 +208,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
 
+	g.handlers.start()
+	defer g.handlers.stop() // after the drain below: sessions are gone
 	g.log.Info("listening for chargers", "addr", ln.Addr().String())
 	var acceptErr error
 	for {
@@ -224,8 +242,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}()
 	}
 
-	// Drain: sessions see their context cancelled and finish the frame in hand.
+	// Drain: sessions see their context cancelled and finish the frame in
+	// hand; a session blocked in a read returns at once.
 	cancelSessions()
+	g.interruptAll()
 	done := make(chan struct{})
 	go func() { g.wg.Wait(); close(done) }()
 	timer := time.NewTimer(g.cfg.ShutdownTimeout)
@@ -240,6 +260,17 @@ func (g *Gateway) Run(ctx context.Context) error {
 	return acceptErr
 }
 
+// interruptAll makes every session's blocked read, and later ones, return.
+// One pass at shutdown instead of a context.AfterFunc per connection, which
+// would cost memory for every connection's whole life.
+func (g *Gateway) interruptAll() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for c := range g.conns {
+		c.interrupt()
+	}
+}
+
 func (g *Gateway) closeAll() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -250,57 +281,73 @@ func (g *Gateway) closeAll() {
 
 func (g *Gateway) newConn(nc net.Conn) *Conn {
 	c := &Conn{
-		nc:           nc,
-		idleTimeout:  g.cfg.IdleTimeout,
-		writeTimeout: g.cfg.WriteTimeout,
-		remote:       nc.RemoteAddr().String(),
+		nc:     nc,
+		gw:     g,
+		remote: nc.RemoteAddr().String(),
 	}
+	c.initRaw(nc)
 	g.mu.Lock()
 	g.conns[c] = struct{}{}
 	g.mu.Unlock()
 	return c
 }
 
+// serve runs one connection. Its goroutine spends the connection's life
+// parked in a read below this frame, so the frame is kept small: the work
+// before and after the session is in functions that have returned by then.
+// The connection's logger is not built up front either (slog's With copies
+// the handler): the few log lines add "remote" themselves.
 func (g *Gateway) serve(ctx context.Context, c *Conn) {
-	log := g.log.With("remote", c.remote)
-	defer func() {
-		g.mu.Lock()
-		delete(g.conns, c)
-		g.mu.Unlock()
-		_ = c.nc.Close()
-	}()
-	// A cancelled session context interrupts a blocked read so the session
-	// loop can see ctx.Done after finishing its current frame.
-	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetReadDeadline(time.Now()) })
-	defer stop()
+	defer g.forget(c)
+	p, ok := g.identify(c)
+	if !ok {
+		return
+	}
+	g.metrics.open.WithLabelValues(p.Name).Inc()
+	err := runSession(ctx, p, c)
+	g.metrics.open.WithLabelValues(p.Name).Dec()
+	g.ended(ctx, c, err)
+}
 
+// forget drops a finished connection.
+func (g *Gateway) forget(c *Conn) {
+	g.mu.Lock()
+	delete(g.conns, c)
+	g.mu.Unlock()
+	_ = c.nc.Close()
+}
+
+// identify sniffs the connection's protocol; false if none claimed it (the
+// connection is then counted, logged and to be closed).
+func (g *Gateway) identify(c *Conn) (Protocol, bool) {
 	g.metrics.open.WithLabelValues("sniffing").Inc()
 	p, err := g.sniff(c)
 	g.metrics.open.WithLabelValues("sniffing").Dec()
 	if err != nil {
 		g.metrics.rejected.WithLabelValues(reasonOf(err)).Inc()
-		log.Warn("connection closed before its protocol was known", "reason", reasonOf(err), "err", err)
-		return
+		g.log.Warn("connection closed before its protocol was known", "remote", c.remote, "reason", reasonOf(err), "err", err)
+		return Protocol{}, false
 	}
 	c.Protocol = p.Name
-	g.metrics.open.WithLabelValues(p.Name).Inc()
-	defer g.metrics.open.WithLabelValues(p.Name).Dec()
+	return p, true
+}
 
-	err = runSession(ctx, p, c)
+// ended counts and logs why a session ended.
+func (g *Gateway) ended(ctx context.Context, c *Conn, err error) {
 	reason := reasonOf(err)
 	if ctx.Err() != nil && reason != "protocol_error" {
 		reason = "shutdown"
 	}
-	g.metrics.closed.WithLabelValues(p.Name, reason).Inc()
-	attrs := []any{"protocol", p.Name, "reason", reason}
+	g.metrics.closed.WithLabelValues(c.Protocol, reason).Inc()
+	attrs := []any{"remote", c.remote, "protocol", c.Protocol, "reason", reason}
 	if c.ChargerID != "" {
 		attrs = append(attrs, "charger_id", c.ChargerID)
 	}
 	switch reason {
 	case "eof", "shutdown":
-		log.Info("charger connection closed", attrs...)
+		g.log.Info("charger connection closed", attrs...)
 	default:
-		log.Warn("charger connection closed", append(attrs, "err", err)...)
+		g.log.Warn("charger connection closed", append(attrs, "err", err)...)
 	}
 }
 
@@ -317,8 +364,8 @@ func runSession(ctx context.Context, p Protocol, c *Conn) (err error) {
 
 // sniff reads the first bytes until one protocol claims them.
 func (g *Gateway) sniff(c *Conn) (Protocol, error) {
-	if err := c.nc.SetReadDeadline(time.Now().Add(g.cfg.SniffTimeout)); err != nil {
-		return Protocol{}, fmt.Errorf("set deadline: %w", err)
+	if err := c.armReadDeadlineIn(g.cfg.SniffTimeout); err != nil {
+		return Protocol{}, err
 	}
 	buf := make([]byte, 0, g.cfg.SniffBytes)
 	for {
