@@ -65,11 +65,18 @@ fuzz:
 		done; \
 	done; rm -f fuzz.out
 
+# Load benchmarks: chargesim against a real edge (frames/s, ACK p50/p99),
+# backlog catch-up of 1,000,000 events through the uplink, and resident
+# memory at 0 and 10,000 connections (docs/benchmarks.md).
 bench: build
 	@bash deploy/bench.sh
+	@echo "== backlog catch-up: 1,000,000 stored events drained to MQTT (3 runs)"
+	@$(GO) test -run '^$$' -bench BacklogDrain -benchtime 1x -count 3 ./edge/uplink | grep -E 'Benchmark|events/s'
+	@echo "== memory per connection (10,000 idle BKV connections)"
+	@bash deploy/mem.sh
 
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem $(FUZZ_PKGS) ./edge/store ./cloud/ingest
+	$(GO) test -run '^$$' -bench . -benchmem $(FUZZ_PKGS) ./edge/store ./edge/control ./cloud/ingest ./cloud/ledger
 
 demo: build
 	@bash deploy/demo.sh

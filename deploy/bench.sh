@@ -16,6 +16,8 @@ trap 'pkill -f "chargeplane-edge.*$DIR" 2>/dev/null || true; rm -rf "$DIR"' EXIT
 
 # name | chargers | heartbeat interval | durable
 SCENARIOS=(
+  "1k conns 15k/s durable|1000|66ms|true"
+  "1k conns 15k/s no fsync|1000|66ms|false"
   "1k conns 20k/s durable|1000|50ms|true"
   "1k conns 20k/s no fsync|1000|50ms|false"
   "1k conns 40k/s durable|1000|25ms|true"
