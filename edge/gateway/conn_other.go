@@ -5,7 +5,7 @@ package gateway
 import "net"
 
 // initRaw leaves the connection without a raw view where waiting for
-// readability without a buffer is not implemented: ReadPooled then holds a
+// readability without a buffer needs the unix poller: ReadPooled then holds a
 // buffer while it waits.
 func (c *Conn) initRaw(net.Conn) {}
 
