@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -84,22 +82,14 @@ type sessionToken struct {
 }
 
 func encodeSessionToken(c ledger.Cursor) string {
-	raw, _ := json.Marshal(sessionToken{StartedAt: c.StartedAt.UTC(), EdgeID: c.EdgeID, Seq: c.Seq}) // cannot fail for these types
-	return base64.RawURLEncoding.EncodeToString(raw)
+	return encodeToken(sessionToken{StartedAt: c.StartedAt.UTC(), EdgeID: c.EdgeID, Seq: c.Seq})
 }
 
 func decodeSessionToken(tok string) (*ledger.Cursor, error) {
-	if tok == "" {
-		return nil, nil
-	}
-	bad := &FieldError{Field: "page_token", Reason: "malformed: pass next_page_token from the previous response unchanged"}
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return nil, bad
-	}
 	var t sessionToken
-	if err := json.Unmarshal(raw, &t); err != nil || t.StartedAt.IsZero() || t.EdgeID == "" || t.Seq == 0 || t.Seq > ledger.MaxSeq {
-		return nil, bad
+	valid := func() bool { return !t.StartedAt.IsZero() && t.EdgeID != "" && t.Seq != 0 && t.Seq <= ledger.MaxSeq }
+	if ok, err := decodeToken(tok, &t, valid); !ok {
+		return nil, err
 	}
 	return &ledger.Cursor{StartedAt: t.StartedAt, EdgeID: t.EdgeID, Seq: t.Seq}, nil
 }

@@ -47,22 +47,37 @@ func pageSize(n int32) (int, error) {
 // of the last charger of the previous page. Clients must treat it as opaque.
 
 func encodePageToken(c fleet.Cursor) string {
-	raw, _ := json.Marshal([2]string{c.EdgeID, c.ChargerID}) // strings always marshal
-	return base64.RawURLEncoding.EncodeToString(raw)
+	return encodeToken([2]string{c.EdgeID, c.ChargerID})
 }
 
 func decodePageToken(tok string) (*fleet.Cursor, error) {
+	var k [2]string
+	if ok, err := decodeToken(tok, &k, func() bool { return k[0] != "" && k[1] != "" }); !ok {
+		return nil, err
+	}
+	return &fleet.Cursor{EdgeID: k[0], ChargerID: k[1]}, nil
+}
+
+// encodeToken makes an opaque page token: base64url (unpadded) JSON of v.
+func encodeToken(v any) string {
+	raw, _ := json.Marshal(v) // callers pass plain structs and arrays, which always marshal
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// decodeToken reads a token made by encodeToken into v. It reports false
+// with a nil error for the empty token (first page), and false with a
+// page_token FieldError when the token is malformed or valid() rejects it.
+func decodeToken(tok string, v any, valid func() bool) (bool, error) {
 	if tok == "" {
-		return nil, nil
+		return false, nil
 	}
 	bad := &FieldError{Field: "page_token", Reason: "malformed: pass next_page_token from the previous response unchanged"}
 	raw, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
-		return nil, bad
+		return false, bad
 	}
-	var k [2]string
-	if err := json.Unmarshal(raw, &k); err != nil || k[0] == "" || k[1] == "" {
-		return nil, bad
+	if err := json.Unmarshal(raw, v); err != nil || !valid() {
+		return false, bad
 	}
-	return &fleet.Cursor{EdgeID: k[0], ChargerID: k[1]}, nil
+	return true, nil
 }

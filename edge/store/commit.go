@@ -269,21 +269,10 @@ func (s *Store) markSynced(seqs []uint64) (marked int64, err error) {
 	slices.Sort(seqs)
 	seqs = slices.Compact(seqs)
 	at := encodeUint64(uint64(s.now().UnixNano()))
-	var (
-		txn         *badger.Txn
-		size, count int64
-	)
-	defer func() {
-		if txn != nil {
-			txn.Discard()
-		}
-	}()
+	st := s.newSplitTxn("synced marks")
+	defer st.discard()
 	for _, seq := range seqs {
-		if txn == nil {
-			txn = s.db.NewTransaction(true)
-			size, count = 0, 0
-		}
-		item, err := txn.Get(ledgerKey(seq))
+		item, err := st.txn().Get(ledgerKey(seq))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			continue
 		}
@@ -295,13 +284,9 @@ func (s *Store) markSynced(seqs []uint64) (marked int64, err error) {
 			return marked, fmt.Errorf("read ledger %d: %w", seq, err)
 		}
 		val := append(append(make([]byte, 0, syncedAtLen+len(ev)), at...), ev...)
-		es := entrySize(syncedKeyLen, len(val)) + entrySize(ledgerKeyLen, 0)
-		if size+es >= s.maxTxnSize || count+2 >= s.maxTxnCount {
-			if err := txn.Commit(); err != nil {
-				return marked, fmt.Errorf("commit synced marks: %w", err)
-			}
-			txn = s.db.NewTransaction(true)
-			size, count = 0, 0
+		txn, err := st.room(entrySize(syncedKeyLen, len(val))+entrySize(ledgerKeyLen, 0), 2)
+		if err != nil {
+			return marked, err
 		}
 		if err := txn.Set(syncedKey(seq), val); err != nil {
 			return marked, fmt.Errorf("set synced %d: %w", seq, err)
@@ -309,15 +294,9 @@ func (s *Store) markSynced(seqs []uint64) (marked int64, err error) {
 		if err := txn.Delete(ledgerKey(seq)); err != nil {
 			return marked, fmt.Errorf("delete ledger %d: %w", seq, err)
 		}
-		size += es
-		count += 2
 		marked++
 	}
-	if err := txn.Commit(); err != nil {
-		return marked, fmt.Errorf("commit synced marks: %w", err)
-	}
-	txn = nil
-	return marked, nil
+	return marked, st.commit()
 }
 
 // compactGroup deletes the synced/ entries the group's compaction requests
@@ -325,37 +304,22 @@ func (s *Store) markSynced(seqs []uint64) (marked int64, err error) {
 // sets each request's removed count. Entries already gone are skipped, so a
 // compaction racing another is harmless.
 func (s *Store) compactGroup(group []*request) (removed int64, err error) {
-	var (
-		txn         *badger.Txn
-		size, count int64
-	)
-	defer func() {
-		if txn != nil {
-			txn.Discard()
-		}
-	}()
+	st := s.newSplitTxn("compaction")
+	defer st.discard()
 	per := entrySize(syncedKeyLen, 0)
 	for _, r := range group {
 		if r.kind != reqCompact {
 			continue
 		}
 		for _, c := range r.ledger.compact {
-			if txn == nil {
-				txn = s.db.NewTransaction(true)
-				size, count = 0, 0
-			}
-			if _, err := txn.Get(syncedKey(c.seq)); errors.Is(err, badger.ErrKeyNotFound) {
+			if _, err := st.txn().Get(syncedKey(c.seq)); errors.Is(err, badger.ErrKeyNotFound) {
 				continue
 			} else if err != nil {
 				return removed, fmt.Errorf("read synced %d: %w", c.seq, err)
 			}
-			es := per + entrySize(len(c.ref), 0)
-			if size+es >= s.maxTxnSize || count+2 >= s.maxTxnCount {
-				if err := txn.Commit(); err != nil {
-					return removed, fmt.Errorf("commit compaction: %w", err)
-				}
-				txn = s.db.NewTransaction(true)
-				size, count = 0, 0
+			txn, err := st.room(per+entrySize(len(c.ref), 0), 2)
+			if err != nil {
+				return removed, err
 			}
 			if err := txn.Delete(syncedKey(c.seq)); err != nil {
 				return removed, fmt.Errorf("delete synced %d: %w", c.seq, err)
@@ -371,19 +335,71 @@ func (s *Store) compactGroup(group []*request) (removed int64, err error) {
 					}
 				}
 			}
-			size += es
-			count += 2
 			r.ledger.removed++
 			removed++
 		}
 	}
-	if txn != nil {
-		if err := txn.Commit(); err != nil {
-			return removed, fmt.Errorf("commit compaction: %w", err)
-		}
-		txn = nil
+	return removed, st.commit()
+}
+
+// splitTxn is a write spread over as many Badger transactions as Badger's
+// size and count limits need: marks and compactions may touch more entries
+// than one transaction holds. Each entry's changes stay in one transaction.
+type splitTxn struct {
+	s           *Store
+	what        string // for errors: "commit <what>"
+	t           *badger.Txn
+	size, count int64
+}
+
+func (s *Store) newSplitTxn(what string) *splitTxn { return &splitTxn{s: s, what: what} }
+
+// txn returns the open transaction, opening one if needed (for reads).
+func (st *splitTxn) txn() *badger.Txn {
+	if st.t == nil {
+		st.t = st.s.db.NewTransaction(true)
+		st.size, st.count = 0, 0
 	}
-	return removed, nil
+	return st.t
+}
+
+// room makes space for an entry of size bytes and n changes, committing the
+// current transaction and opening the next when it would not fit, and
+// returns the transaction to write them in.
+func (st *splitTxn) room(size, n int64) (*badger.Txn, error) {
+	txn := st.txn()
+	if st.size+size >= st.s.maxTxnSize || st.count+n >= st.s.maxTxnCount {
+		if err := txn.Commit(); err != nil {
+			st.t = nil
+			return nil, fmt.Errorf("commit %s: %w", st.what, err)
+		}
+		st.t = nil
+		txn = st.txn()
+	}
+	st.size += size
+	st.count += n
+	return txn, nil
+}
+
+// commit commits what is open (nothing to do when nothing was opened).
+func (st *splitTxn) commit() error {
+	if st.t == nil {
+		return nil
+	}
+	err := st.t.Commit()
+	st.t = nil
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", st.what, err)
+	}
+	return nil
+}
+
+// discard drops an uncommitted transaction after an error.
+func (st *splitTxn) discard() {
+	if st.t != nil {
+		st.t.Discard()
+		st.t = nil
+	}
 }
 
 // deleteUpTo removes the outbox entries with seq <= upTo, never above the
