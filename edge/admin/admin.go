@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,10 @@ import (
 // Config holds the admin listener settings.
 type Config struct {
 	Addr string `yaml:"addr"`
+	// Pprof mounts Go's profiler under /debug/pprof/ for diagnosing a
+	// slow or growing agent in the field. Off by default: profiles reveal
+	// internals and cost CPU while taken.
+	Pprof bool `yaml:"pprof"`
 }
 
 // DefaultConfig listens on loopback.
@@ -75,6 +80,13 @@ func New(cfg Config, checks []Check, status func() any, gatherer prometheus.Gath
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	for _, r := range routes {
 		mux.Handle(r.Pattern, r.Handler)
+	}
+	if cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	s.srv = &http.Server{
 		Handler:           mux,
