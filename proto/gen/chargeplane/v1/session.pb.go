@@ -38,7 +38,12 @@ type ListSessionsRequest struct {
 	PageSize int32 `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Opaque token from a previous response's next_page_token, with the same
 	// filters.
-	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// The user the sessions were billed to. A driver always sees only their
+	// own sessions, whatever this says.
+	UserId string `protobuf:"bytes,9,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Only sessions at the edges attached to this site (SiteService).
+	SiteId        string `protobuf:"bytes,10,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -125,6 +130,20 @@ func (x *ListSessionsRequest) GetPageSize() int32 {
 func (x *ListSessionsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListSessionsRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *ListSessionsRequest) GetSiteId() string {
+	if x != nil {
+		return x.SiteId
 	}
 	return ""
 }
@@ -410,7 +429,7 @@ var File_chargeplane_v1_session_proto protoreflect.FileDescriptor
 
 const file_chargeplane_v1_session_proto_rawDesc = "" +
 	"\n" +
-	"\x1cchargeplane/v1/session.proto\x12\x0echargeplane.v1\x1a\x1bchargeplane/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x02\n" +
+	"\x1cchargeplane/v1/session.proto\x12\x0echargeplane.v1\x1a\x1bchargeplane/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x02\n" +
 	"\x13ListSessionsRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
 	"\aedge_id\x18\x02 \x01(\tR\x06edgeId\x12\x1d\n" +
@@ -421,7 +440,10 @@ const file_chargeplane_v1_session_proto_rawDesc = "" +
 	"\x02to\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x1b\n" +
 	"\tpage_size\x18\a \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\b \x01(\tR\tpageToken\"s\n" +
+	"page_token\x18\b \x01(\tR\tpageToken\x12\x17\n" +
+	"\auser_id\x18\t \x01(\tR\x06userId\x12\x17\n" +
+	"\asite_id\x18\n" +
+	" \x01(\tR\x06siteId\"s\n" +
 	"\x14ListSessionsResponse\x123\n" +
 	"\bsessions\x18\x01 \x03(\v2\x17.chargeplane.v1.SessionR\bsessions\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb9\x06\n" +

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS connector_status;
+DROP TABLE IF EXISTS commands;
