@@ -102,7 +102,7 @@ func (c *Consumer) drain(ctx context.Context, batch []item) {
 }
 
 // apply makes a batch durable and acknowledges it: events to Postgres, then
-// presence to Redis, then the acks in arrival order. Failures are retried
+// presence to Redis, then the observers, then the acks in arrival order. Failures are retried
 // until they succeed; apply returns an error only when ctx ends first.
 func (c *Consumer) apply(ctx context.Context, batch []item) error {
 	start := time.Now()
@@ -126,6 +126,7 @@ func (c *Consumer) apply(ctx context.Context, batch []item) error {
 	if err != nil {
 		return err
 	}
+	c.observe(ctx, batch)
 	for _, it := range batch {
 		it.msg.Ack()
 	}
@@ -149,9 +150,14 @@ func (c *Consumer) store(ctx context.Context, batch []item) error {
 	res, err := c.fleet.WriteEvents(ctx, events)
 	if err == nil {
 		c.count(res, len(events))
+		var written []*item
 		for i := range batch {
+			if it := &batch[i]; it.kind == kindEvents && !it.stored {
+				written = append(written, it)
+			}
 			batch[i].stored = true
 		}
+		fresh(written, res)
 		return nil
 	}
 	if !errors.Is(err, fleet.ErrInvalidEvent) {
@@ -172,6 +178,7 @@ func (c *Consumer) store(ctx context.Context, batch []item) error {
 			return err
 		}
 		it.stored = true
+		fresh([]*item{it}, res)
 		c.count(res, len(it.events))
 	}
 	return nil

@@ -49,21 +49,25 @@ type Config struct {
 
 // Deps are the consumer's collaborators.
 type Deps struct {
-	Fleet      *fleet.Store
-	Presence   *presence.Store
+	Fleet    *fleet.Store
+	Presence *presence.Store
+	// Observers are told about newly stored events, in this order, before
+	// the messages are acknowledged (see Observer).
+	Observers  []Observer
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
 
 // Consumer is the MQTT consumer. Build it with New and run it with Run.
 type Consumer struct {
-	cfg      Config
-	space    topic.Space
-	fleet    *fleet.Store
-	presence *presence.Store
-	log      *slog.Logger
-	metrics  *metrics
-	client   paho.Client
+	cfg       Config
+	space     topic.Space
+	fleet     *fleet.Store
+	presence  *presence.Store
+	observers []Observer
+	log       *slog.Logger
+	metrics   *metrics
+	client    paho.Client
 
 	queue      chan paho.Message
 	stopping   chan struct{} // closed when Run's context ends: the handler stops queueing
@@ -90,22 +94,31 @@ func New(cfg Config, deps Deps) (*Consumer, error) {
 	if cfg.BatchEvents < 1 || cfg.BatchWait <= 0 || cfg.QueueMessages < 1 {
 		errs = append(errs, errors.New("batch events, batch wait and queue messages must be positive"))
 	}
+	for i, o := range deps.Observers {
+		if o.Name == "" || o.Observe == nil {
+			errs = append(errs, fmt.Errorf("observer %d: name and Observe are required", i))
+		}
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("ingest config: %w", errors.Join(errs...))
 	}
 	c := &Consumer{
-		cfg:      cfg,
-		space:    space,
-		fleet:    deps.Fleet,
-		presence: deps.Presence,
-		log:      deps.Logger.With("component", "ingest"),
-		queue:    make(chan paho.Message, cfg.QueueMessages),
-		stopping: make(chan struct{}),
-		connects: make(chan struct{}, 1),
+		cfg:       cfg,
+		space:     space,
+		fleet:     deps.Fleet,
+		presence:  deps.Presence,
+		observers: deps.Observers,
+		log:       deps.Logger.With("component", "ingest"),
+		queue:     make(chan paho.Message, cfg.QueueMessages),
+		stopping:  make(chan struct{}),
+		connects:  make(chan struct{}, 1),
 	}
 	c.metrics, err = newMetrics(deps.Registerer, func() float64 { return float64(len(c.queue)) })
 	if err != nil {
 		return nil, fmt.Errorf("ingest metrics: %w", err)
+	}
+	for _, o := range deps.Observers {
+		c.metrics.observerErrors.WithLabelValues(o.Name)
 	}
 	opts := paho.NewClientOptions().
 		AddBroker(cfg.URL).

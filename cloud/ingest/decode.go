@@ -59,6 +59,9 @@ type item struct {
 	err    error             // kindInvalid
 	upd    []presence.Update // kindEvents: presence as of each charger event
 	stored bool              // kindEvents: committed to Postgres, never write again
+
+	fresh    []fleet.Event // kindEvents, once stored: what observers get
+	observed bool          // kindEvents: observers had fresh, never again
 }
 
 // decode turns a message into an item. It does no I/O: everything it needs

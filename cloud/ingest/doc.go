@@ -14,7 +14,11 @@
 //     transaction (fleet.Store.WriteEvents; an event seen before is skipped
 //     and counted as a duplicate);
 //  2. updates presence in Redis (presence.Store; idempotent, seq-guarded);
-//  3. acknowledges the MQTT messages, in the order they arrived.
+//  3. hands the newly stored events to the Observers (connector status,
+//     command results, live updates), each once per batch; an observer's
+//     error is logged and counted, never retried: the events are stored and
+//     what observers derive from them can be rebuilt;
+//  4. acknowledges the MQTT messages, in the order they arrived.
 //
 // A message is acknowledged only after its effect is committed, so a crash
 // anywhere means redelivery, never loss; (edge_id, seq) makes redelivery

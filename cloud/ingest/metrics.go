@@ -12,6 +12,8 @@ type metrics struct {
 	flushTime prometheus.Histogram
 	batchSize prometheus.Histogram
 	connected prometheus.Gauge
+
+	observerErrors *prometheus.CounterVec // observer: Observer.Name
 }
 
 func newMetrics(reg prometheus.Registerer, queueLen func() float64) (*metrics, error) {
@@ -46,12 +48,16 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) (*metrics, e
 			Name: "chargeplane_ingest_connected",
 			Help: "1 while the consumer is connected to the broker and subscribed, else 0.",
 		}),
+		observerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chargeplane_ingest_observer_errors_total",
+			Help: "Batches an observer failed on (the events were stored; derived state may lag), by observer.",
+		}, []string{"observer"}),
 	}
 	queue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "chargeplane_ingest_queue_messages",
 		Help: "Messages received and waiting for the batcher.",
 	}, queueLen)
-	for _, c := range []prometheus.Collector{m.messages, m.invalid, m.events, m.retries, m.flushTime, m.batchSize, m.connected, queue} {
+	for _, c := range []prometheus.Collector{m.messages, m.invalid, m.events, m.retries, m.flushTime, m.batchSize, m.connected, m.observerErrors, queue} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
