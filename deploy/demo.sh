@@ -89,6 +89,25 @@ bin/chargeplane-cloud card put -tenant demo -card 000000000001 -balance-fen 1000
 bin/chargeplane-cloud card put -tenant demo -card 000000000002 -balance-fen 500 -offline-limit-fen 0 "${CLOUD_ARGS[@]}" >/dev/null
 bin/chargeplane-cloud tariff set -edge edge-1 -electricity 0.6523 -service 0.40 "${CLOUD_ARGS[@]}" >/dev/null
 
+# The operator API needs a login: a demo platform admin (created once; the
+# demo database keeps it) and a session token for chargesim and curl.
+ADMIN_EMAIL=admin@demo.example
+ADMIN_PASSWORD=${DEMO_ADMIN_PASSWORD:-demo-admin-password}
+printf '%s\n' "$ADMIN_PASSWORD" | bin/chargeplane-cloud admin create-admin -email "$ADMIN_EMAIL" -password-stdin \
+  "${CLOUD_ARGS[@]}" >/dev/null 2>&1 || true
+TOKEN_FILE=$DIR/token
+CLOUD_REPORT=()
+if command -v curl >/dev/null; then
+  (umask 077; curl -fsS -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
+    "http://$HTTP/chargeplane.v1.AuthService/Login" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p' >"$TOKEN_FILE") || true
+fi
+if [ -s "$TOKEN_FILE" ]; then
+  CLOUD_REPORT=(--cloud "http://$HTTP" --cloud-token-file "$TOKEN_FILE" --tenant demo --report 3s)
+else
+  echo "note: no API session (curl missing or login failed): chargesim will not report the cloud's view"
+fi
+
 CHARGEPLANE_EDGE_UPLINK_CREDENTIAL=$CRED bin/chargeplane-edge -config deploy/chargeplane-edge.yaml -store "$DIR/edge-store" \
   -set "uplink.mqtt_url=tcp://$MQTT_ADDR" -set "uplink.cloud_url=http://$HTTP" >"$DIR/edge.log" 2>&1 &
 pids+=($!)
@@ -97,11 +116,11 @@ wait_ready "http://127.0.0.1:8601/readyz" edge "${pids[-1]}"
 cat <<INFO
 
 ChargePlane demo is running.
-  cloud API      http://$HTTP   (Connect-RPC, JSON over POST), e.g.
-                 curl -H 'Content-Type: application/json' -d '{}' http://$HTTP/chargeplane.v1.ChargerService/ListChargers
+  cloud API      http://$HTTP   (Connect-RPC, JSON over POST; login $ADMIN_EMAIL, session token in $TOKEN_FILE), e.g.
+                 curl -H 'Content-Type: application/json' -H "Authorization: Bearer \$(cat $TOKEN_FILE)" -d '{"tenant_id":"demo"}' http://$HTTP/chargeplane.v1.ChargerService/ListChargers
   cloud health   http://$HTTP/readyz   metrics http://$HTTP/metrics
   edge admin     http://127.0.0.1:8601/   (installer page)   /status   /metrics
-  sessions       curl -H 'Content-Type: application/json' -d '{"tenant_id":"demo","page_size":5}' http://$HTTP/chargeplane.v1.SessionService/ListSessions
+  sessions       curl -H 'Content-Type: application/json' -H "Authorization: Bearer \$(cat $TOKEN_FILE)" -d '{"tenant_id":"demo","page_size":5}' http://$HTTP/chargeplane.v1.SessionService/ListSessions
   chargers       $CHARGERS simulated BKV gateways → edge 127.0.0.1:8600, charging with cards
                  000000000001 and 000000000002 (tariff 0.6523 + 0.40 yuan/kWh)
   logs           $DIR/{cloud,edge}.log
@@ -113,6 +132,6 @@ INFO
 # chargers it sees online ("online: 20/20").
 bin/chargesim --protocol bkv --chargers "$CHARGERS" --addr 127.0.0.1:8600 --heartbeat 10s \
   --sessions --paired --card-every 20s --cards 000000000001,000000000002 --speed 60 --unplug-chance 0.2 \
-  --cloud "http://$HTTP" --tenant demo --report 3s &
+  "${CLOUD_REPORT[@]}" &
 pids+=($!)
 wait "${pids[-1]}"

@@ -64,9 +64,9 @@ func TestListChargersPaging(t *testing.T) {
 	t.Parallel()
 	c := cloudtest.Start(t)
 	fleetOf(t, c)
-	client := chargeplanev1connect.NewChargerServiceClient(http.DefaultClient, c.URL)
+	client := c.ChargerClient()
 	// The JSON face must give the same answers as protobuf.
-	jsonClient := chargeplanev1connect.NewChargerServiceClient(http.DefaultClient, c.URL, connect.WithProtoJSON())
+	jsonClient := c.ChargerClient(connect.WithProtoJSON())
 
 	tests := []struct {
 		name        string
@@ -77,10 +77,10 @@ func TestListChargersPaging(t *testing.T) {
 		wantPages   int
 		wantFirstID string
 	}{
-		{"everything in pages of 7", &chargeplanev1.ListChargersRequest{PageSize: 7}, 20, 20, 12, 3, "e1/c00"},
-		{"default page size", &chargeplanev1.ListChargersRequest{}, 20, 20, 12, 1, "e1/c00"},
+		{"tenant t1 in pages of 7", &chargeplanev1.ListChargersRequest{TenantId: "t1", PageSize: 7}, 17, 17, 12, 3, "e1/c00"},
+		{"default page size", &chargeplanev1.ListChargersRequest{TenantId: "t1"}, 17, 17, 12, 1, "e1/c00"},
 		{"tenant t1", &chargeplanev1.ListChargersRequest{TenantId: "t1", PageSize: 5}, 17, 17, 12, 4, "e1/c00"},
-		{"edge e2, edge offline", &chargeplanev1.ListChargersRequest{EdgeId: "e2"}, 5, 5, 0, 1, "e2/c00"},
+		{"edge e2, edge offline", &chargeplanev1.ListChargersRequest{TenantId: "t1", EdgeId: "e2"}, 5, 5, 0, 1, "e2/c00"},
 		{"tenant t2 of disconnected chargers", &chargeplanev1.ListChargersRequest{TenantId: "t2", PageSize: 1000}, 3, 3, 0, 1, "e3/c00"},
 		{"tenant and edge that do not match", &chargeplanev1.ListChargersRequest{TenantId: "t2", EdgeId: "e1"}, 0, 0, 0, 1, ""},
 	}
@@ -150,16 +150,16 @@ func isSorted(s []string) bool {
 func TestListChargersValidation(t *testing.T) {
 	t.Parallel()
 	c := cloudtest.Start(t)
-	client := chargeplanev1connect.NewChargerServiceClient(http.DefaultClient, c.URL)
+	client := c.ChargerClient()
 	tests := []struct {
 		name    string
 		req     *chargeplanev1.ListChargersRequest
 		wantMsg string
 	}{
-		{"page size too big", &chargeplanev1.ListChargersRequest{PageSize: 1001}, "page_size: must be between 1 and 1000 (0 means 100), got 1001"},
-		{"page size negative", &chargeplanev1.ListChargersRequest{PageSize: -1}, "page_size: must be between 1 and 1000 (0 means 100), got -1"},
-		{"page token garbage", &chargeplanev1.ListChargersRequest{PageToken: "%%%"}, "page_token: malformed: pass next_page_token from the previous response unchanged"},
-		{"edge id with a wildcard", &chargeplanev1.ListChargersRequest{EdgeId: "e+"}, "edge_id: must not contain '/', '+', '#' or NUL"},
+		{"page size too big", &chargeplanev1.ListChargersRequest{TenantId: "t1", PageSize: 1001}, "page_size: must be between 1 and 1000 (0 means 100), got 1001"},
+		{"page size negative", &chargeplanev1.ListChargersRequest{TenantId: "t1", PageSize: -1}, "page_size: must be between 1 and 1000 (0 means 100), got -1"},
+		{"page token garbage", &chargeplanev1.ListChargersRequest{TenantId: "t1", PageToken: "%%%"}, "page_token: malformed: pass next_page_token from the previous response unchanged"},
+		{"edge id with a wildcard", &chargeplanev1.ListChargersRequest{TenantId: "t1", EdgeId: "e+"}, "edge_id: must not contain '/', '+', '#' or NUL"},
 		{"tenant id too long", &chargeplanev1.ListChargersRequest{TenantId: strings.Repeat("t", 129)}, "tenant_id: at most 128 bytes, got 129"},
 	}
 	for _, tt := range tests {

@@ -19,11 +19,12 @@ type ChargerService struct {
 	presence *presence.Store
 }
 
-// ListChargers pages through chargers in (edge_id, charger_id) order with
+// ListChargers pages through the caller's tenant's chargers in (edge_id, charger_id) order with
 // their presence; the counts cover the whole filter.
 func (s *ChargerService) ListChargers(ctx context.Context, req *connect.Request[chargeplanev1.ListChargersRequest]) (*connect.Response[chargeplanev1.ListChargersResponse], error) {
 	msg := req.Msg
-	if err := checkID("tenant_id", msg.GetTenantId(), false); err != nil {
+	tenant, err := scope(ctx, msg.GetTenantId())
+	if err != nil {
 		return nil, err
 	}
 	if err := checkID("edge_id", msg.GetEdgeId(), false); err != nil {
@@ -37,7 +38,7 @@ func (s *ChargerService) ListChargers(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, err
 	}
-	filter := fleet.Filter{TenantID: msg.GetTenantId(), EdgeID: msg.GetEdgeId()}
+	filter := fleet.Filter{TenantID: tenant, EdgeID: msg.GetEdgeId()}
 
 	// One more than a page tells whether another page follows.
 	rows, err := s.fleet.ListChargers(ctx, filter, after, size+1)

@@ -7,7 +7,9 @@
 //   - EdgeService and SiteConfigService, for operators: edges and their
 //     credentials, tariffs, unknown-card policy, cards and balances; every
 //     config change is hinted to the edges it affects (cloud/hint);
-//   - SessionService (session history) and ChargerService (fleet, presence).
+//   - SessionService (session history) and ChargerService (fleet, presence);
+//   - AuthService, TenantService, UserService and APIKeyService: logins,
+//     tenants, users and API keys (cloud/identity).
 //
 // Cross-cutting concerns are set once, in New: panic recovery
 // (connect.WithRecover), per-procedure metrics, and the mapping of errors to
@@ -21,8 +23,15 @@
 // SyncService is mounted behind one interceptor, edgeAuth (auth.go): every
 // call carries the edge's credential as "Authorization: Bearer …", which
 // must be the current credential of a non-revoked edge, and the request's
-// edge_id must be that edge. The operator services do not authenticate yet:
-// that is a later issue (user sessions in Redis, API keys, roles), which is
-// why every operator request names its tenant and the cloud's HTTP server
-// listens on loopback by default.
+// edge_id must be that edge.
+//
+// Every other service (the operator API) is mounted behind authz (authz.go):
+// the bearer token, a login session or an API key, becomes an
+// access.Principal in the context (cloud/identity), the procedure's rule in
+// the policy table (policy.go) is checked, and the caller's rate limit is
+// counted in Redis. Handlers take the caller with access.Caller and the
+// tenant they act on with Principal.Tenant (callerScope), so every query is
+// scoped to the caller's tenant; a driver's ListSessions is further
+// restricted to the driver's own sessions. AuthService, TenantService,
+// UserService and APIKeyService (identity.go) manage the identities.
 package api

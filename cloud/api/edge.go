@@ -20,13 +20,14 @@ type EdgeService struct {
 // CreateEdge provisions an edge and returns its credential, once.
 func (s *EdgeService) CreateEdge(ctx context.Context, req *connect.Request[chargeplanev1.CreateEdgeRequest]) (*connect.Response[chargeplanev1.CreateEdgeResponse], error) {
 	msg := req.Msg
-	if err := checkID("tenant_id", msg.GetTenantId(), true); err != nil {
+	tenant, err := scope(ctx, msg.GetTenantId())
+	if err != nil {
 		return nil, err
 	}
 	if err := checkID("edge_id", msg.GetEdgeId(), true); err != nil {
 		return nil, err
 	}
-	edge, cred, err := s.site.CreateEdge(ctx, msg.GetTenantId(), msg.GetEdgeId(), msg.GetName())
+	edge, cred, err := s.site.CreateEdge(ctx, tenant, msg.GetEdgeId(), msg.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -37,10 +38,11 @@ func (s *EdgeService) CreateEdge(ctx context.Context, req *connect.Request[charg
 // RotateEdgeCredential issues a new credential for an edge.
 func (s *EdgeService) RotateEdgeCredential(ctx context.Context, req *connect.Request[chargeplanev1.RotateEdgeCredentialRequest]) (*connect.Response[chargeplanev1.RotateEdgeCredentialResponse], error) {
 	msg := req.Msg
-	if err := checkEdgeRef(msg); err != nil {
+	tenant, err := edgeScope(ctx, msg)
+	if err != nil {
 		return nil, err
 	}
-	edge, cred, err := s.site.RotateCredential(ctx, msg.GetTenantId(), msg.GetEdgeId())
+	edge, cred, err := s.site.RotateCredential(ctx, tenant, msg.GetEdgeId())
 	if err != nil {
 		return nil, err
 	}
@@ -51,10 +53,11 @@ func (s *EdgeService) RotateEdgeCredential(ctx context.Context, req *connect.Req
 // RevokeEdge makes an edge's credential stop working.
 func (s *EdgeService) RevokeEdge(ctx context.Context, req *connect.Request[chargeplanev1.RevokeEdgeRequest]) (*connect.Response[chargeplanev1.RevokeEdgeResponse], error) {
 	msg := req.Msg
-	if err := checkEdgeRef(msg); err != nil {
+	tenant, err := edgeScope(ctx, msg)
+	if err != nil {
 		return nil, err
 	}
-	edge, err := s.site.RevokeEdge(ctx, msg.GetTenantId(), msg.GetEdgeId())
+	edge, err := s.site.RevokeEdge(ctx, tenant, msg.GetEdgeId())
 	if err != nil {
 		return nil, err
 	}
@@ -64,10 +67,11 @@ func (s *EdgeService) RevokeEdge(ctx context.Context, req *connect.Request[charg
 
 // ListEdges lists a tenant's edges.
 func (s *EdgeService) ListEdges(ctx context.Context, req *connect.Request[chargeplanev1.ListEdgesRequest]) (*connect.Response[chargeplanev1.ListEdgesResponse], error) {
-	if err := checkID("tenant_id", req.Msg.GetTenantId(), true); err != nil {
+	tenant, err := scope(ctx, req.Msg.GetTenantId())
+	if err != nil {
 		return nil, err
 	}
-	edges, err := s.site.ListEdges(ctx, req.Msg.GetTenantId())
+	edges, err := s.site.ListEdges(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +88,13 @@ type edgeRef interface {
 	GetEdgeId() string
 }
 
-func checkEdgeRef(r edgeRef) error {
-	if err := checkID("tenant_id", r.GetTenantId(), false); err != nil {
-		return err
+// edgeScope checks an edge reference and returns the tenant the call acts
+// on; the store then finds the edge only in that tenant, so an edge of
+// another tenant is NotFound.
+func edgeScope(ctx context.Context, r edgeRef) (string, error) {
+	tenant, err := scope(ctx, r.GetTenantId())
+	if err != nil {
+		return "", err
 	}
-	return checkID("edge_id", r.GetEdgeId(), true)
+	return tenant, checkID("edge_id", r.GetEdgeId(), true)
 }

@@ -7,6 +7,10 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/chargeplane/chargeplane/cloud/access"
+	"github.com/chargeplane/chargeplane/cloud/command"
+	"github.com/chargeplane/chargeplane/cloud/identity"
+	"github.com/chargeplane/chargeplane/cloud/live"
 	"github.com/chargeplane/chargeplane/cloud/site"
 )
 
@@ -39,7 +43,9 @@ func connectError(ctx context.Context, logger *slog.Logger, procedure string, er
 	var (
 		field   *FieldError
 		invalid *site.InvalidError
+		idInput *identity.InvalidError
 		auth    *authError
+		limited *rateLimitError
 		cerr    *connect.Error
 	)
 	switch {
@@ -47,6 +53,27 @@ func connectError(ctx context.Context, logger *slog.Logger, procedure string, er
 		return connect.NewError(connect.CodeInvalidArgument, field)
 	case errors.As(err, &invalid):
 		return connect.NewError(connect.CodeInvalidArgument, invalid)
+	case errors.As(err, &idInput):
+		return connect.NewError(connect.CodeInvalidArgument, idInput)
+	case errors.As(err, &limited):
+		return rateLimitedError(limited)
+	// Errors wrapping the access and identity sentinels are written for
+	// clients: they name the procedure, role, tenant or ids the caller
+	// gave, never a secret or an internal detail.
+	case errors.Is(err, access.ErrUnauthenticated), errors.Is(err, identity.ErrBadCredentials):
+		return connect.NewError(connect.CodeUnauthenticated, err)
+	case errors.Is(err, access.ErrDenied), errors.Is(err, identity.ErrDisabled):
+		return connect.NewError(connect.CodePermissionDenied, err)
+	case errors.Is(err, identity.ErrLocked):
+		return connect.NewError(connect.CodeResourceExhausted, err)
+	case errors.Is(err, identity.ErrEmailNotVerified):
+		return connect.NewError(connect.CodeFailedPrecondition, err)
+	case errors.Is(err, identity.ErrInvalidToken):
+		return connect.NewError(connect.CodeInvalidArgument, err)
+	case errors.Is(err, identity.ErrNotFound):
+		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, identity.ErrAlreadyExists):
+		return connect.NewError(connect.CodeAlreadyExists, err)
 	case errors.As(err, &auth) && auth.denied:
 		return connect.NewError(connect.CodePermissionDenied, auth)
 	case errors.As(err, &auth):
@@ -60,6 +87,12 @@ func connectError(ctx context.Context, logger *slog.Logger, procedure string, er
 		return connect.NewError(connect.CodeNotFound, err)
 	case errors.Is(err, site.ErrAlreadyExists):
 		return connect.NewError(connect.CodeAlreadyExists, err)
+	case errors.Is(err, command.ErrNotFound), errors.Is(err, live.ErrNotFound):
+		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, live.ErrSlowSubscriber), errors.Is(err, live.ErrFeedLost), errors.Is(err, live.ErrClosed):
+		// The stream ended on the server's side; the client reconnects
+		// and reads the current state with ListConnectorStatus.
+		return connect.NewError(connect.CodeUnavailable, err)
 	case errors.As(err, &cerr):
 		// Already a Connect error: produced by connect itself (a malformed
 		// request) or by the panic handler, which logged it.

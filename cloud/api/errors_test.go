@@ -13,7 +13,9 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/chargeplane/chargeplane/cloud/access"
 	"github.com/chargeplane/chargeplane/cloud/fleet"
+	"github.com/chargeplane/chargeplane/cloud/identity"
 	"github.com/chargeplane/chargeplane/cloud/ledger"
 	"github.com/chargeplane/chargeplane/cloud/site"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
@@ -40,6 +42,17 @@ func TestConnectError(t *testing.T) {
 		{"revoked credential", fmt.Errorf(`edge "e1": %w`, site.ErrRevoked), connect.CodeUnauthenticated, `edge "e1": edge credential revoked`, false},
 		{"no credential", &authError{msg: "missing"}, connect.CodeUnauthenticated, "missing", false},
 		{"credential of another edge", &authError{denied: true, msg: "not yours"}, connect.CodePermissionDenied, "not yours", false},
+		{"identity validation", fmt.Errorf("register: %w", &identity.InvalidError{Field: "email", Reason: "required"}), connect.CodeInvalidArgument, "email: required", false},
+		{"no caller", fmt.Errorf("needs a credential: %w", access.ErrUnauthenticated), connect.CodeUnauthenticated, "needs a credential: unauthenticated", false},
+		{"role refused", fmt.Errorf("role viewer may not call /p: %w", access.ErrDenied), connect.CodePermissionDenied, "role viewer may not call /p: permission denied", false},
+		{"wrong password", identity.ErrBadCredentials, connect.CodeUnauthenticated, "wrong email or password", false},
+		{"locked", fmt.Errorf("try again later: %w", identity.ErrLocked), connect.CodeResourceExhausted, "try again later: account locked", false},
+		{"unverified", identity.ErrEmailNotVerified, connect.CodeFailedPrecondition, "email not verified", false},
+		{"disabled", identity.ErrDisabled, connect.CodePermissionDenied, "account disabled", false},
+		{"bad token", identity.ErrInvalidToken, connect.CodeInvalidArgument, "invalid or expired token", false},
+		{"user not found", fmt.Errorf(`user "u1": %w`, identity.ErrNotFound), connect.CodeNotFound, `user "u1": not found`, false},
+		{"email taken", fmt.Errorf(`email "a@b.c": %w`, identity.ErrAlreadyExists), connect.CodeAlreadyExists, `email "a@b.c": already exists`, false},
+		{"rate limited", &rateLimitError{subject: "user:u1", retryAfter: 1500 * time.Millisecond}, connect.CodeResourceExhausted, "rate limit exceeded for user:u1: retry after 2s", false},
 		{"anything else is internal and hidden", fmt.Errorf("list chargers: %w", secret), connect.CodeInternal, "internal error", true},
 	}
 	for _, tt := range tests {
@@ -61,7 +74,12 @@ func TestConnectError(t *testing.T) {
 			if errors.As(tt.err, &field) && !errors.As(got, &field) {
 				t.Errorf("FieldError cause lost: %v", got)
 			}
-			for _, sentinel := range []error{site.ErrNotFound, site.ErrAlreadyExists, site.ErrInvalidCredential, site.ErrRevoked} {
+			var limited *rateLimitError
+			if errors.As(tt.err, &limited) && got.Meta().Get("Retry-After") != "2" {
+				t.Errorf("Retry-After = %q, want 2", got.Meta().Get("Retry-After"))
+			}
+			for _, sentinel := range []error{site.ErrNotFound, site.ErrAlreadyExists, site.ErrInvalidCredential, site.ErrRevoked,
+				access.ErrUnauthenticated, access.ErrDenied, identity.ErrBadCredentials, identity.ErrLocked, identity.ErrNotFound} {
 				if errors.Is(tt.err, sentinel) && !errors.Is(got, sentinel) {
 					t.Errorf("cause %v lost: %v", sentinel, got)
 				}

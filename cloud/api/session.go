@@ -8,6 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/chargeplane/chargeplane/cloud/access"
 	"github.com/chargeplane/chargeplane/cloud/ledger"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 )
@@ -17,14 +18,17 @@ type SessionService struct {
 	ledger *ledger.Store
 }
 
-// ListSessions pages through a tenant's sessions newest first.
+// ListSessions pages through a tenant's sessions newest first; a driver
+// sees only their own (user_id).
 func (s *SessionService) ListSessions(ctx context.Context, req *connect.Request[chargeplanev1.ListSessionsRequest]) (*connect.Response[chargeplanev1.ListSessionsResponse], error) {
 	msg := req.Msg
-	if err := checkID("tenant_id", msg.GetTenantId(), true); err != nil {
+	p, tenant, err := callerScope(ctx, msg.GetTenantId())
+	if err != nil {
 		return nil, err
 	}
 	for _, f := range []struct{ name, v string }{
 		{"edge_id", msg.GetEdgeId()}, {"charger_id", msg.GetChargerId()}, {"card_id", msg.GetCardId()},
+		{"user_id", msg.GetUserId()}, {"site_id", msg.GetSiteId()},
 	} {
 		switch {
 		case len(f.v) > maxIDLen:
@@ -53,8 +57,12 @@ func (s *SessionService) ListSessions(ctx context.Context, req *connect.Request[
 		return nil, err
 	}
 	filter := ledger.Filter{
-		TenantID: msg.GetTenantId(), EdgeID: msg.GetEdgeId(), ChargerID: msg.GetChargerId(), CardID: msg.GetCardId(),
-		From: from, To: to,
+		TenantID: tenant, EdgeID: msg.GetEdgeId(), ChargerID: msg.GetChargerId(), CardID: msg.GetCardId(),
+		UserID: msg.GetUserId(), SiteID: msg.GetSiteId(), From: from, To: to,
+	}
+	if p.Role == access.RoleDriver {
+		// A driver's own sessions, never anyone else's.
+		filter.UserID = p.UserID
 	}
 	rows, err := s.ledger.List(ctx, filter, after, size+1)
 	if err != nil {

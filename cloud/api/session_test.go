@@ -157,7 +157,7 @@ func TestListSessions(t *testing.T) {
 		req  *chargeplanev1.ListSessionsRequest
 		want string
 	}{
-		{&chargeplanev1.ListSessionsRequest{}, "tenant_id: required"},
+		{&chargeplanev1.ListSessionsRequest{}, "tenant_id: required for a platform admin"},
 		{&chargeplanev1.ListSessionsRequest{TenantId: "t1", PageSize: 1001}, "page_size: must be between 1 and 1000 (0 means 100), got 1001"},
 		{&chargeplanev1.ListSessionsRequest{TenantId: "t1", PageToken: "bm9wZQ"}, "page_token: malformed: pass next_page_token from the previous response unchanged"},
 		{&chargeplanev1.ListSessionsRequest{TenantId: "t1", From: timestamppb.New(to), To: timestamppb.New(from)}, "to: must be after from"},

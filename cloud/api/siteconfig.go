@@ -27,20 +27,13 @@ func (s *SiteConfigService) changed(ctx context.Context, what, tenantID string, 
 		"config_version", ch.Version, "edges", len(ch.Edges), "request_id", RequestID(ctx))
 }
 
-// tenantOf names the tenant a change touched, for the log.
-func tenantOf(ch site.Change, fallback string) string {
-	if len(ch.Edges) > 0 {
-		return ch.Edges[0].TenantID
-	}
-	return fallback
-}
-
 // GetSiteConfig returns the config an edge would pull now.
 func (s *SiteConfigService) GetSiteConfig(ctx context.Context, req *connect.Request[chargeplanev1.GetSiteConfigRequest]) (*connect.Response[chargeplanev1.GetSiteConfigResponse], error) {
-	if err := checkEdgeRef(req.Msg); err != nil {
+	tenant, err := edgeScope(ctx, req.Msg)
+	if err != nil {
 		return nil, err
 	}
-	cfg, _, err := s.site.Config(ctx, req.Msg.GetTenantId(), req.Msg.GetEdgeId(), 0)
+	cfg, _, err := s.site.Config(ctx, tenant, req.Msg.GetEdgeId(), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -50,75 +43,80 @@ func (s *SiteConfigService) GetSiteConfig(ctx context.Context, req *connect.Requ
 // SetTariff sets or removes an edge's tariff.
 func (s *SiteConfigService) SetTariff(ctx context.Context, req *connect.Request[chargeplanev1.SetTariffRequest]) (*connect.Response[chargeplanev1.SetTariffResponse], error) {
 	msg := req.Msg
-	if err := checkEdgeRef(msg); err != nil {
-		return nil, err
-	}
-	t, ch, err := s.site.SetTariff(ctx, msg.GetTenantId(), msg.GetEdgeId(), tariffOf(msg.GetTariff()))
+	tenant, err := edgeScope(ctx, msg)
 	if err != nil {
 		return nil, err
 	}
-	s.changed(ctx, "tariff", tenantOf(ch, msg.GetTenantId()), ch)
+	t, ch, err := s.site.SetTariff(ctx, tenant, msg.GetEdgeId(), tariffOf(msg.GetTariff()))
+	if err != nil {
+		return nil, err
+	}
+	s.changed(ctx, "tariff", tenant, ch)
 	return connect.NewResponse(&chargeplanev1.SetTariffResponse{Tariff: tariffProto(t), ConfigVersion: ch.Version}), nil
 }
 
 // SetUnknownCardPolicy sets an edge's unknown-card policy.
 func (s *SiteConfigService) SetUnknownCardPolicy(ctx context.Context, req *connect.Request[chargeplanev1.SetUnknownCardPolicyRequest]) (*connect.Response[chargeplanev1.SetUnknownCardPolicyResponse], error) {
 	msg := req.Msg
-	if err := checkEdgeRef(msg); err != nil {
-		return nil, err
-	}
-	ch, err := s.site.SetUnknownCardPolicy(ctx, msg.GetTenantId(), msg.GetEdgeId(), msg.GetUnknownCards())
+	tenant, err := edgeScope(ctx, msg)
 	if err != nil {
 		return nil, err
 	}
-	s.changed(ctx, "unknown_cards", tenantOf(ch, msg.GetTenantId()), ch)
+	ch, err := s.site.SetUnknownCardPolicy(ctx, tenant, msg.GetEdgeId(), msg.GetUnknownCards())
+	if err != nil {
+		return nil, err
+	}
+	s.changed(ctx, "unknown_cards", tenant, ch)
 	return connect.NewResponse(&chargeplanev1.SetUnknownCardPolicyResponse{ConfigVersion: ch.Version}), nil
 }
 
 // PutCards creates or replaces a tenant's cards.
 func (s *SiteConfigService) PutCards(ctx context.Context, req *connect.Request[chargeplanev1.PutCardsRequest]) (*connect.Response[chargeplanev1.PutCardsResponse], error) {
 	msg := req.Msg
-	if err := checkID("tenant_id", msg.GetTenantId(), true); err != nil {
+	tenant, err := scope(ctx, msg.GetTenantId())
+	if err != nil {
 		return nil, err
 	}
 	cards := make([]site.Card, len(msg.GetCards()))
 	for i, c := range msg.GetCards() {
 		cards[i] = cardOf(c)
 	}
-	ch, err := s.site.PutCards(ctx, msg.GetTenantId(), cards)
+	ch, err := s.site.PutCards(ctx, tenant, cards)
 	if err != nil {
 		return nil, err
 	}
-	s.changed(ctx, "cards", msg.GetTenantId(), ch)
+	s.changed(ctx, "cards", tenant, ch)
 	return connect.NewResponse(&chargeplanev1.PutCardsResponse{ConfigVersion: ch.Version}), nil
 }
 
 // TopUpCard adds to a card's balance.
 func (s *SiteConfigService) TopUpCard(ctx context.Context, req *connect.Request[chargeplanev1.TopUpCardRequest]) (*connect.Response[chargeplanev1.TopUpCardResponse], error) {
 	msg := req.Msg
-	if err := checkID("tenant_id", msg.GetTenantId(), true); err != nil {
-		return nil, err
-	}
-	card, ch, err := s.site.TopUpCard(ctx, msg.GetTenantId(), msg.GetCardId(), msg.GetAmountFen())
+	tenant, err := scope(ctx, msg.GetTenantId())
 	if err != nil {
 		return nil, err
 	}
-	s.changed(ctx, "top_up", msg.GetTenantId(), ch)
+	card, ch, err := s.site.TopUpCard(ctx, tenant, msg.GetCardId(), msg.GetAmountFen())
+	if err != nil {
+		return nil, err
+	}
+	s.changed(ctx, "top_up", tenant, ch)
 	return connect.NewResponse(&chargeplanev1.TopUpCardResponse{Card: cardProto(card), ConfigVersion: ch.Version}), nil
 }
 
 // DeleteCards deletes a tenant's cards.
 func (s *SiteConfigService) DeleteCards(ctx context.Context, req *connect.Request[chargeplanev1.DeleteCardsRequest]) (*connect.Response[chargeplanev1.DeleteCardsResponse], error) {
 	msg := req.Msg
-	if err := checkID("tenant_id", msg.GetTenantId(), true); err != nil {
+	tenant, err := scope(ctx, msg.GetTenantId())
+	if err != nil {
 		return nil, err
 	}
-	n, ch, err := s.site.DeleteCards(ctx, msg.GetTenantId(), msg.GetCardIds())
+	n, ch, err := s.site.DeleteCards(ctx, tenant, msg.GetCardIds())
 	if err != nil {
 		return nil, err
 	}
 	if ch.Version != 0 {
-		s.changed(ctx, "delete_cards", msg.GetTenantId(), ch)
+		s.changed(ctx, "delete_cards", tenant, ch)
 	}
 	// n is at most site.MaxCardsPerCall.
 	return connect.NewResponse(&chargeplanev1.DeleteCardsResponse{Deleted: int32(min(n, math.MaxInt32)), ConfigVersion: ch.Version}), nil //nolint:gosec // bounded above.

@@ -47,7 +47,7 @@ func TestPullConfigVersionsIncreaseOnEveryChange(t *testing.T) {
 	}{{
 		name: "tariff",
 		change: func() (uint64, error) {
-			res, err := admin.SetTariff(ctx, connect.NewRequest(&chargeplanev1.SetTariffRequest{EdgeId: "e1", Tariff: tou}))
+			res, err := admin.SetTariff(ctx, connect.NewRequest(&chargeplanev1.SetTariffRequest{TenantId: "t1", EdgeId: "e1", Tariff: tou}))
 			return res.Msg.GetConfigVersion(), err
 		},
 		check: func(cfg *chargeplanev1.SiteConfig) string {
@@ -122,7 +122,7 @@ func TestPullConfigVersionsIncreaseOnEveryChange(t *testing.T) {
 	}, {
 		name: "tariff removed",
 		change: func() (uint64, error) {
-			res, err := admin.SetTariff(ctx, connect.NewRequest(&chargeplanev1.SetTariffRequest{EdgeId: "e1"}))
+			res, err := admin.SetTariff(ctx, connect.NewRequest(&chargeplanev1.SetTariffRequest{TenantId: "t1", EdgeId: "e1"}))
 			return res.Msg.GetConfigVersion(), err
 		},
 		check: func(cfg *chargeplanev1.SiteConfig) string {
@@ -195,7 +195,7 @@ func TestConfigChangesAreHinted(t *testing.T) {
 	c.ProvisionEdge(t, "t1", "e2")
 	c.ProvisionEdge(t, "t2", "x1")
 	c.ProvisionEdge(t, "t1", "gone")
-	if _, err := c.EdgeClient().RevokeEdge(t.Context(), connect.NewRequest(&chargeplanev1.RevokeEdgeRequest{EdgeId: "gone"})); err != nil {
+	if _, err := c.EdgeClient().RevokeEdge(t.Context(), connect.NewRequest(&chargeplanev1.RevokeEdgeRequest{TenantId: "t1", EdgeId: "gone"})); err != nil {
 		t.Fatal(err)
 	}
 	e1, e2, x1, gone := c.Hints(t, "t1", "e1"), c.Hints(t, "t1", "e2"), c.Hints(t, "t2", "x1"), c.Hints(t, "t1", "gone")
@@ -230,10 +230,10 @@ func TestConfigChangesAreHinted(t *testing.T) {
 	}
 	// The revoked edge heard nothing of all this: its first hint comes after
 	// it is enabled again.
-	if _, err := c.EdgeClient().RotateEdgeCredential(t.Context(), connect.NewRequest(&chargeplanev1.RotateEdgeCredentialRequest{EdgeId: "gone"})); err != nil {
+	if _, err := c.EdgeClient().RotateEdgeCredential(t.Context(), connect.NewRequest(&chargeplanev1.RotateEdgeCredentialRequest{TenantId: "t1", EdgeId: "gone"})); err != nil {
 		t.Fatal(err)
 	}
-	pol, err := admin.SetUnknownCardPolicy(t.Context(), connect.NewRequest(&chargeplanev1.SetUnknownCardPolicyRequest{EdgeId: "gone", UnknownCards: "accept"}))
+	pol, err := admin.SetUnknownCardPolicy(t.Context(), connect.NewRequest(&chargeplanev1.SetUnknownCardPolicyRequest{TenantId: "t1", EdgeId: "gone", UnknownCards: "accept"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestSiteConfigValidation(t *testing.T) {
 		return &chargeplanev1.TariffPeriod{StartMinute: start, ElectricityMfenPerKwh: elec, ServiceMfenPerKwh: svc}
 	}
 	setTariff := func(periods ...*chargeplanev1.TariffPeriod) error {
-		_, err := admin.SetTariff(ctx, connect.NewRequest(&chargeplanev1.SetTariffRequest{EdgeId: "e1", Tariff: &chargeplanev1.Tariff{Periods: periods}}))
+		_, err := admin.SetTariff(ctx, connect.NewRequest(&chargeplanev1.SetTariffRequest{TenantId: "t1", EdgeId: "e1", Tariff: &chargeplanev1.Tariff{Periods: periods}}))
 		return err
 	}
 	tests := []struct {
@@ -272,15 +272,15 @@ func TestSiteConfigValidation(t *testing.T) {
 		{"negative price", setTariff(period(0, 1, -1)), connect.CodeInvalidArgument,
 			"tariff.periods[0].service_mfen_per_kwh: must be between 0 and 1000000000, got -1"},
 		{"tariff of an unknown edge", func() error {
-			_, err := admin.SetTariff(ctx, connect.NewRequest(&chargeplanev1.SetTariffRequest{EdgeId: "nope"}))
+			_, err := admin.SetTariff(ctx, connect.NewRequest(&chargeplanev1.SetTariffRequest{TenantId: "t1", EdgeId: "nope"}))
 			return err
-		}(), connect.CodeNotFound, `edge "nope": not found`},
+		}(), connect.CodeNotFound, `edge "nope" of tenant "t1": not found`},
 		{"tariff of another tenant's edge", func() error {
 			_, err := admin.SetTariff(ctx, connect.NewRequest(&chargeplanev1.SetTariffRequest{TenantId: "t2", EdgeId: "e1"}))
 			return err
 		}(), connect.CodeNotFound, `edge "e1" of tenant "t2": not found`},
 		{"policy", func() error {
-			_, err := admin.SetUnknownCardPolicy(ctx, connect.NewRequest(&chargeplanev1.SetUnknownCardPolicyRequest{EdgeId: "e1", UnknownCards: "maybe"}))
+			_, err := admin.SetUnknownCardPolicy(ctx, connect.NewRequest(&chargeplanev1.SetUnknownCardPolicyRequest{TenantId: "t1", EdgeId: "e1", UnknownCards: "maybe"}))
 			return err
 		}(), connect.CodeInvalidArgument, `unknown_cards: must be "accept" or "reject", got "maybe"`},
 		{"no cards", func() error {
@@ -300,7 +300,7 @@ func TestSiteConfigValidation(t *testing.T) {
 		{"cards without tenant", func() error {
 			_, err := admin.PutCards(ctx, connect.NewRequest(&chargeplanev1.PutCardsRequest{Cards: []*chargeplanev1.CardEntry{{CardId: "aa"}}}))
 			return err
-		}(), connect.CodeInvalidArgument, "tenant_id: required"},
+		}(), connect.CodeInvalidArgument, "tenant_id: required for a platform admin"},
 		{"top-up of an unknown card", func() error {
 			_, err := admin.TopUpCard(ctx, connect.NewRequest(&chargeplanev1.TopUpCardRequest{TenantId: "t1", CardId: "Nope", AmountFen: 5}))
 			return err
@@ -310,9 +310,9 @@ func TestSiteConfigValidation(t *testing.T) {
 			return err
 		}(), connect.CodeInvalidArgument, "amount_fen: must be between 1 and 10000000000000, got 0"},
 		{"config of an unknown edge", func() error {
-			_, err := admin.GetSiteConfig(ctx, connect.NewRequest(&chargeplanev1.GetSiteConfigRequest{EdgeId: "nope"}))
+			_, err := admin.GetSiteConfig(ctx, connect.NewRequest(&chargeplanev1.GetSiteConfigRequest{TenantId: "t1", EdgeId: "nope"}))
 			return err
-		}(), connect.CodeNotFound, `edge "nope": not found`},
+		}(), connect.CodeNotFound, `edge "nope" of tenant "t1": not found`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,17 +347,17 @@ func TestEdgeService(t *testing.T) {
 	_, err = edges.CreateEdge(ctx, connect.NewRequest(&chargeplanev1.CreateEdgeRequest{TenantId: "t1", EdgeId: "a+b"}))
 	wantCode(t, "CreateEdge with a wildcard", err, connect.CodeInvalidArgument, "edge_id: must not contain '/', '+', '#' or NUL")
 	_, err = edges.CreateEdge(ctx, connect.NewRequest(&chargeplanev1.CreateEdgeRequest{EdgeId: "e9"}))
-	wantCode(t, "CreateEdge without tenant", err, connect.CodeInvalidArgument, "tenant_id: required")
+	wantCode(t, "CreateEdge without tenant", err, connect.CodeInvalidArgument, "tenant_id: required for a platform admin")
 	_, err = edges.RevokeEdge(ctx, connect.NewRequest(&chargeplanev1.RevokeEdgeRequest{TenantId: "t2", EdgeId: "e1"}))
 	wantCode(t, "RevokeEdge of another tenant's edge", err, connect.CodeNotFound, `edge "e1" of tenant "t2": not found`)
-	_, err = edges.RotateEdgeCredential(ctx, connect.NewRequest(&chargeplanev1.RotateEdgeCredentialRequest{EdgeId: "nope"}))
-	wantCode(t, "RotateEdgeCredential of an unknown edge", err, connect.CodeNotFound, `edge "nope": not found`)
+	_, err = edges.RotateEdgeCredential(ctx, connect.NewRequest(&chargeplanev1.RotateEdgeCredentialRequest{TenantId: "t1", EdgeId: "nope"}))
+	wantCode(t, "RotateEdgeCredential of an unknown edge", err, connect.CodeNotFound, `edge "nope" of tenant "t1": not found`)
 
 	revoked, err := edges.RevokeEdge(ctx, connect.NewRequest(&chargeplanev1.RevokeEdgeRequest{TenantId: "t1", EdgeId: "e1"}))
 	if err != nil || revoked.Msg.GetEdge().GetRevokedAt() == nil {
 		t.Fatalf("RevokeEdge = %v, %v; want a revocation time", revoked, err)
 	}
-	again, err := edges.RevokeEdge(ctx, connect.NewRequest(&chargeplanev1.RevokeEdgeRequest{EdgeId: "e1"}))
+	again, err := edges.RevokeEdge(ctx, connect.NewRequest(&chargeplanev1.RevokeEdgeRequest{TenantId: "t1", EdgeId: "e1"}))
 	if err != nil || !again.Msg.GetEdge().GetRevokedAt().AsTime().Equal(revoked.Msg.GetEdge().GetRevokedAt().AsTime()) {
 		t.Errorf("revoking again = %v, %v; want the first revocation time kept", again, err)
 	}

@@ -77,10 +77,10 @@ func putCards(t *testing.T, c *cloudtest.Cloud, tenant string, cards ...*chargep
 	return res.Msg.GetConfigVersion()
 }
 
-func balances(t *testing.T, c *cloudtest.Cloud, edge string) map[string]int64 {
+func balances(t *testing.T, c *cloudtest.Cloud, tenant, edge string) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
-	res, err := c.SiteConfigClient().GetSiteConfig(t.Context(), connect.NewRequest(&chargeplanev1.GetSiteConfigRequest{EdgeId: edge}))
+	res, err := c.SiteConfigClient().GetSiteConfig(t.Context(), connect.NewRequest(&chargeplanev1.GetSiteConfigRequest{TenantId: tenant, EdgeId: edge}))
 	if err != nil {
 		t.Fatalf("GetSiteConfig(%s): %v", edge, err)
 	}
@@ -120,7 +120,7 @@ func TestSyncServiceAuthentication(t *testing.T) {
 	e1 := c.ProvisionEdge(t, "t1", "e1")
 	e2 := c.ProvisionEdge(t, "t1", "e2")
 	revoked := c.ProvisionEdge(t, "t1", "e3")
-	if _, err := c.EdgeClient().RevokeEdge(t.Context(), connect.NewRequest(&chargeplanev1.RevokeEdgeRequest{EdgeId: "e3"})); err != nil {
+	if _, err := c.EdgeClient().RevokeEdge(t.Context(), connect.NewRequest(&chargeplanev1.RevokeEdgeRequest{TenantId: "t1", EdgeId: "e3"})); err != nil {
 		t.Fatal(err)
 	}
 	// A credential in the right format for e1 with another secret.
@@ -178,7 +178,7 @@ func TestSyncServiceAuthentication(t *testing.T) {
 		}
 	})
 	t.Run("rotation enables a revoked edge with a new credential only", func(t *testing.T) {
-		res, err := c.EdgeClient().RotateEdgeCredential(t.Context(), connect.NewRequest(&chargeplanev1.RotateEdgeCredentialRequest{EdgeId: "e3"}))
+		res, err := c.EdgeClient().RotateEdgeCredential(t.Context(), connect.NewRequest(&chargeplanev1.RotateEdgeCredentialRequest{TenantId: "t1", EdgeId: "e3"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,7 +226,7 @@ func TestPushSessionsStoresAndDebitsOnce(t *testing.T) {
 		t.Errorf("pulled version %d, push said %d", cfg.GetVersion(), first.GetConfigVersion())
 	}
 	want := map[string]int64{"aa01": 850, "bb02": 500}
-	if diff := cmp.Diff(want, balances(t, c, "e1")); diff != "" {
+	if diff := cmp.Diff(want, balances(t, c, "t1", "e1")); diff != "" {
 		t.Errorf("balances after the first push (-want +got):\n%s", diff)
 	}
 
@@ -243,10 +243,10 @@ func TestPushSessionsStoresAndDebitsOnce(t *testing.T) {
 	if second.GetConfigVersion() != first.GetConfigVersion() {
 		t.Errorf("config_version moved on a push of duplicates: %d, then %d", first.GetConfigVersion(), second.GetConfigVersion())
 	}
-	if diff := cmp.Diff(want, balances(t, c, "e1")); diff != "" {
+	if diff := cmp.Diff(want, balances(t, c, "t1", "e1")); diff != "" {
 		t.Errorf("balances after pushing duplicates (-want +got):\n%s", diff)
 	}
-	if got := balances(t, c, "other")["aa01"]; got != 1000 {
+	if got := balances(t, c, "t2", "other")["aa01"]; got != 1000 {
 		t.Errorf("t2's card aa01 = %d fen, want 1000 untouched", got)
 	}
 	if n := count(t, c, `SELECT count(*) FROM sessions WHERE edge_id = 'e1'`); n != 5 {
@@ -330,7 +330,7 @@ func TestPushSessionsConcurrentOverlappingBatches(t *testing.T) {
 	if len(stored) != rounds*90 {
 		t.Errorf("%d seqs stored, want %d", len(stored), rounds*90)
 	}
-	if got := balances(t, c, "e1")["aa01"]; got != start-total {
+	if got := balances(t, c, "t1", "e1")["aa01"]; got != start-total {
 		t.Errorf("balance = %d, want %d (each session debited once)", got, start-total)
 	}
 	if n := count(t, c, `SELECT count(*) FROM wallet_entries`); n != rounds*90 {

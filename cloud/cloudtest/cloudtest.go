@@ -4,8 +4,14 @@
 // (presencetest), MQTT topic root and client id.
 //
 //	c := cloudtest.Start(t)
-//	client := chargeplanev1connect.NewChargerServiceClient(http.DefaultClient, c.URL)
+//	client := chargeplanev1connect.NewChargerServiceClient(http.DefaultClient, c.URL, c.ClientOptions(c.AdminToken))
+//	viewer := c.CreateTenantUser(t, "t1", access.RoleViewer) // a session token of a new t1 viewer
 //	sync := c.SyncClient(c.ProvisionEdge(t, "t1", "e1")) // SyncService needs an edge credential
+//
+// Every operator service needs "Authorization: Bearer <token>": Start
+// bootstraps a platform admin and logs it in (AdminToken), and the client
+// helpers (EdgeClient, SiteConfigClient, …) send that token unless given
+// another. Rate limits are off unless a test sets them (WithConfig).
 //
 // Test code only: production code never imports this package.
 package cloudtest
@@ -42,6 +48,9 @@ type Cloud struct {
 	Registry *prometheus.Registry
 	// Space is the cloud's MQTT topic space.
 	Space topic.Space
+	// AdminToken is a login session token of the bootstrapped platform
+	// admin (Config.Auth.BootstrapAdmin).
+	AdminToken string
 
 	tb       testing.TB
 	cancel   context.CancelFunc
@@ -68,6 +77,18 @@ func WithMQTTURL(u string) Option {
 	return func(c *server.Config) { c.MQTT.URL = u }
 }
 
+// WithShared makes the cloud a second replica of other: same Postgres
+// database, Redis prefix, MQTT topic root and bootstrap admin, so that what
+// one replica does (a revocation) the other must see.
+func WithShared(other *Cloud) Option {
+	return func(c *server.Config) {
+		c.Postgres.URL = other.Config.Postgres.URL
+		c.Redis.Prefix = other.Config.Redis.Prefix
+		c.MQTT.TopicRoot = other.Config.MQTT.TopicRoot
+		c.Auth.BootstrapAdmin = other.Config.Auth.BootstrapAdmin
+	}
+}
+
 // WithConfig lets the test change anything else.
 func WithConfig(f func(*server.Config)) Option {
 	return Option(f)
@@ -77,25 +98,31 @@ func WithConfig(f func(*server.Config)) Option {
 // the test ends; its logs go to the test log.
 func Start(tb testing.TB, opts ...Option) *Cloud {
 	tb.Helper()
-	dbURL := pgtest.MustDB(tb)
-	redisURL := presencetest.URL()
-	_, prefix := presencetest.MustRedis(tb)
 	id := randomHex(6)
 
 	cfg := server.DefaultConfig()
 	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Postgres.URL = dbURL
+	cfg.Postgres.URL = ""
 	cfg.Postgres.MaxConns = 8
-	cfg.Redis.URL = redisURL
-	cfg.Redis.Prefix = prefix
+	cfg.Redis.URL = presencetest.URL()
+	cfg.Redis.Prefix = ""
 	cfg.MQTT.URL = mqtttest.URL()
 	cfg.MQTT.ClientID = "cloudtest-" + id
 	cfg.MQTT.TopicRoot = "cptest/" + id
 	cfg.Ingest.BatchWait = 10 * time.Millisecond
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.Log.Level = slog.LevelInfo
+	cfg.Auth.BootstrapAdmin = server.BootstrapAdminConfig{Email: "admin@cloudtest.example", Password: "pw-" + randomHex(12)}
+	cfg.Auth.RateLimit = server.RateLimitConfig{}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	// A database and a Redis prefix of its own, unless shared (WithShared).
+	if cfg.Postgres.URL == "" {
+		cfg.Postgres.URL = pgtest.MustDB(tb)
+	}
+	if cfg.Redis.Prefix == "" {
+		_, cfg.Redis.Prefix = presencetest.MustRedis(tb)
 	}
 	if cfg.MQTT.URL != "" {
 		mqtttest.MustReach(tb, cfg.MQTT.URL)
@@ -140,6 +167,7 @@ func Start(tb testing.TB, opts ...Option) *Cloud {
 		tb.Fatal("cloudtest: cloud did not start within 20s")
 	}
 	c.WaitReady()
+	c.AdminToken = c.Login(tb, cfg.Auth.BootstrapAdmin.Email, cfg.Auth.BootstrapAdmin.Password)
 	return c
 }
 

@@ -28,15 +28,33 @@ func (c *Cloud) ProvisionEdge(tb testing.TB, tenant, edge string) string {
 	return res.Msg.GetCredential()
 }
 
-// Bearer returns a client option sending credential as the edge credential
-// (Authorization: Bearer) on every call.
+// Bearer returns a client option sending credential (an edge credential,
+// a session token or an API key) as "Authorization: Bearer" on every call,
+// streaming calls included.
 func Bearer(credential string) connect.ClientOption {
-	return connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			req.Header().Set("Authorization", "Bearer "+credential)
-			return next(ctx, req)
-		}
-	}))
+	return connect.WithInterceptors(bearer(credential))
+}
+
+// bearer sets the Authorization header of unary and streaming calls.
+type bearer string
+
+func (b bearer) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		req.Header().Set("Authorization", "Bearer "+string(b))
+		return next(ctx, req)
+	}
+}
+
+func (b bearer) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		conn.RequestHeader().Set("Authorization", "Bearer "+string(b))
+		return conn
+	}
+}
+
+func (b bearer) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
 }
 
 // SyncClient returns a SyncService client that authenticates with
@@ -48,19 +66,22 @@ func (c *Cloud) SyncClient(credential string, opts ...connect.ClientOption) char
 	return chargeplanev1connect.NewSyncServiceClient(http.DefaultClient, c.URL, opts...)
 }
 
-// EdgeClient returns an EdgeService client.
+// EdgeClient returns an EdgeService client acting as the platform admin
+// unless opts authenticate otherwise.
 func (c *Cloud) EdgeClient(opts ...connect.ClientOption) chargeplanev1connect.EdgeServiceClient {
-	return chargeplanev1connect.NewEdgeServiceClient(http.DefaultClient, c.URL, opts...)
+	return chargeplanev1connect.NewEdgeServiceClient(http.DefaultClient, c.URL, c.withAdmin(opts)...)
 }
 
-// SiteConfigClient returns a SiteConfigService client.
+// SiteConfigClient returns a SiteConfigService client acting as the
+// platform admin unless opts authenticate otherwise.
 func (c *Cloud) SiteConfigClient(opts ...connect.ClientOption) chargeplanev1connect.SiteConfigServiceClient {
-	return chargeplanev1connect.NewSiteConfigServiceClient(http.DefaultClient, c.URL, opts...)
+	return chargeplanev1connect.NewSiteConfigServiceClient(http.DefaultClient, c.URL, c.withAdmin(opts)...)
 }
 
-// SessionClient returns a SessionService client.
+// SessionClient returns a SessionService client acting as the platform
+// admin unless opts authenticate otherwise.
 func (c *Cloud) SessionClient(opts ...connect.ClientOption) chargeplanev1connect.SessionServiceClient {
-	return chargeplanev1connect.NewSessionServiceClient(http.DefaultClient, c.URL, opts...)
+	return chargeplanev1connect.NewSessionServiceClient(http.DefaultClient, c.URL, c.withAdmin(opts)...)
 }
 
 // Hints subscribes, on the cloud's broker, to the config-changed hints of

@@ -108,11 +108,11 @@ func TestGarbageDoesNotStopTheConsumer(t *testing.T) {
 func TestPresenceThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	c := cloudtest.Start(t)
-	client := chargeplanev1connect.NewChargerServiceClient(http.DefaultClient, c.URL)
+	client := chargeplanev1connect.NewChargerServiceClient(http.DefaultClient, c.URL, c.ClientOptions(c.AdminToken))
 	e := c.Edge("t1", "e1")
 	online := func() (bool, int32) {
 		t.Helper()
-		res, err := client.ListChargers(t.Context(), connect.NewRequest(&chargeplanev1.ListChargersRequest{EdgeId: "e1"}))
+		res, err := client.ListChargers(t.Context(), connect.NewRequest(&chargeplanev1.ListChargersRequest{TenantId: "t1", EdgeId: "e1"}))
 		if err != nil {
 			t.Fatalf("ListChargers: %v", err)
 		}

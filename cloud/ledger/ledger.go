@@ -60,8 +60,12 @@ type Filter struct {
 	EdgeID    string
 	ChargerID string
 	CardID    string
-	From      time.Time
-	To        time.Time
+	// UserID: only the sessions billed to this user (a driver's own).
+	UserID string
+	// SiteID: only sessions at the edges attached to this site.
+	SiteID string
+	From   time.Time
+	To     time.Time
 }
 
 // Cursor is the position after which List continues: the sort key of the

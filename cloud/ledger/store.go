@@ -241,6 +241,14 @@ func listQuery(f Filter, after *Cursor, limit int) (string, []any) {
 	if f.ChargerID != "" {
 		add("charger_id = ?", f.ChargerID)
 	}
+	if f.UserID != "" {
+		add("user_id = ?", f.UserID)
+	}
+	if f.SiteID != "" {
+		// A site holds a handful of edges: the planner reads each edge's
+		// range of sessions_edge_started_idx or filters the tenant index.
+		add("edge_id IN (SELECT e.edge_id FROM edges e WHERE e.tenant_id = ? AND e.site_id = ?)", f.TenantID, f.SiteID)
+	}
 	if f.CardID != "" {
 		add("card_id = ?", strings.ToLower(f.CardID))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/chargeplane/chargeplane/cloud/identity"
 	"github.com/chargeplane/chargeplane/shared/config"
 	"github.com/chargeplane/chargeplane/shared/topic"
 )
@@ -28,6 +29,9 @@ type Config struct {
 	Broker   BrokerConfig   `yaml:"broker"`
 	Presence PresenceConfig `yaml:"presence"`
 	Ingest   IngestConfig   `yaml:"ingest"`
+	Auth     AuthConfig     `yaml:"auth"`
+	Commands CommandsConfig `yaml:"commands"`
+	Live     LiveConfig     `yaml:"live"`
 	Log      LogConfig      `yaml:"log"`
 	// ShutdownTimeout bounds a graceful stop: in-flight HTTP requests, then
 	// the final ingest batch.
@@ -84,6 +88,56 @@ type IngestConfig struct {
 	QueueMessages int           `yaml:"queue_messages"`
 }
 
+// AuthConfig controls the operator API's logins, API keys and rate limits
+// (cloud/identity, cloud/api authz).
+type AuthConfig struct {
+	// SessionTTL is how long a login session lasts.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// LockoutAfter failed logins in a row lock the account for LockoutFor.
+	LockoutAfter int           `yaml:"lockout_after"`
+	LockoutFor   time.Duration `yaml:"lockout_for"`
+	// RateLimit bounds calls per minute and subject, shared by all replicas.
+	RateLimit RateLimitConfig `yaml:"rate_limit"`
+	// BootstrapAdmin, when its email is set, is created as a platform admin
+	// at start if no user has that email (a fresh install's first admin).
+	BootstrapAdmin BootstrapAdminConfig `yaml:"bootstrap_admin"`
+}
+
+// RateLimitConfig bounds calls per minute; 0 disables a limit.
+type RateLimitConfig struct {
+	// UserPerMinute is per user login session.
+	UserPerMinute int `yaml:"user_per_minute"`
+	// KeyPerMinute is per API key.
+	KeyPerMinute int `yaml:"key_per_minute"`
+	// PublicPerMinute is per client IP for login, registration and
+	// password reset.
+	PublicPerMinute int `yaml:"public_per_minute"`
+}
+
+// CommandsConfig bounds remote control (cloud/command): an edge does not
+// run a command older than Expiry, the cloud marks a command timed_out when
+// no result arrived ResultWait after that, and every replica sweeps for such
+// commands every SweepInterval.
+type CommandsConfig struct {
+	Expiry        time.Duration `yaml:"expiry"`
+	ResultWait    time.Duration `yaml:"result_wait"`
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+}
+
+// LiveConfig tunes the live stream (cloud/live): Buffer updates may wait
+// for a slow watcher before it is dropped; the SSE endpoint writes a
+// keep-alive comment every Heartbeat.
+type LiveConfig struct {
+	Buffer    int           `yaml:"buffer"`
+	Heartbeat time.Duration `yaml:"heartbeat"`
+}
+
+// BootstrapAdminConfig names the first platform admin.
+type BootstrapAdminConfig struct {
+	Email    string `yaml:"email"`
+	Password string `yaml:"password" secret:"true"`
+}
+
 // LogConfig controls the process log (stderr).
 type LogConfig struct {
 	Level  slog.Level `yaml:"level"`
@@ -103,8 +157,16 @@ func DefaultConfig() Config {
 			Group:     "cloud",
 			TopicRoot: topic.DefaultRoot,
 		},
-		Presence:        PresenceConfig{Timeout: 3 * time.Minute},
-		Ingest:          IngestConfig{BatchEvents: 1000, BatchWait: 50 * time.Millisecond, QueueMessages: 1000},
+		Presence: PresenceConfig{Timeout: 3 * time.Minute},
+		Ingest:   IngestConfig{BatchEvents: 1000, BatchWait: 50 * time.Millisecond, QueueMessages: 1000},
+		Auth: AuthConfig{
+			SessionTTL:   12 * time.Hour,
+			LockoutAfter: 5,
+			LockoutFor:   15 * time.Minute,
+			RateLimit:    RateLimitConfig{UserPerMinute: 600, KeyPerMinute: 1200, PublicPerMinute: 60},
+		},
+		Commands:        CommandsConfig{Expiry: 2 * time.Minute, ResultWait: 3 * time.Minute, SweepInterval: 10 * time.Second},
+		Live:            LiveConfig{Buffer: 256, Heartbeat: 15 * time.Second},
 		Log:             LogConfig{Level: slog.LevelInfo, Format: "text"},
 		ShutdownTimeout: 15 * time.Second,
 	}
@@ -170,6 +232,21 @@ func (c Config) Validate() error {
 		checkAddr("broker.embedded_addr", c.Broker.EmbeddedAddr)
 	}
 
+	for _, d := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"commands.expiry", c.Commands.Expiry}, {"commands.result_wait", c.Commands.ResultWait},
+		{"commands.sweep_interval", c.Commands.SweepInterval}, {"live.heartbeat", c.Live.Heartbeat},
+	} {
+		if d.d <= 0 {
+			bad(d.key, "must be positive, got %s", d.d)
+		}
+	}
+	if c.Live.Buffer < 1 || c.Live.Buffer > 100_000 {
+		bad("live.buffer", "must be 1–100000, got %d", c.Live.Buffer)
+	}
+
 	if c.Presence.Timeout <= 0 {
 		bad("presence.timeout", "must be positive, got %s", c.Presence.Timeout)
 	}
@@ -182,6 +259,33 @@ func (c Config) Validate() error {
 	}
 	if c.Ingest.QueueMessages < 1 {
 		bad("ingest.queue_messages", "must be at least 1, got %d", c.Ingest.QueueMessages)
+	}
+
+	if c.Auth.SessionTTL < time.Minute {
+		bad("auth.session_ttl", "must be at least 1m, got %s", c.Auth.SessionTTL)
+	}
+	if c.Auth.LockoutAfter < 1 {
+		bad("auth.lockout_after", "must be at least 1, got %d", c.Auth.LockoutAfter)
+	}
+	if c.Auth.LockoutFor <= 0 {
+		bad("auth.lockout_for", "must be positive, got %s", c.Auth.LockoutFor)
+	}
+	for key, v := range map[string]int{
+		"auth.rate_limit.user_per_minute":   c.Auth.RateLimit.UserPerMinute,
+		"auth.rate_limit.key_per_minute":    c.Auth.RateLimit.KeyPerMinute,
+		"auth.rate_limit.public_per_minute": c.Auth.RateLimit.PublicPerMinute,
+	} {
+		if v < 0 {
+			bad(key, "must be 0 (no limit) or more, got %d", v)
+		}
+	}
+	if b := c.Auth.BootstrapAdmin; b.Email != "" || b.Password != "" {
+		if _, err := identity.NormalizeEmail("auth.bootstrap_admin.email", b.Email); err != nil {
+			errs = append(errs, err)
+		}
+		if err := identity.CheckPassword("auth.bootstrap_admin.password", b.Password); err != nil {
+			errs = append(errs, err)
+		}
 	}
 
 	if c.Log.Format != "text" && c.Log.Format != "json" {

@@ -20,10 +20,13 @@ import (
 
 	"github.com/chargeplane/chargeplane/cloud/api"
 	"github.com/chargeplane/chargeplane/cloud/broker"
+	"github.com/chargeplane/chargeplane/cloud/command"
 	"github.com/chargeplane/chargeplane/cloud/fleet"
 	"github.com/chargeplane/chargeplane/cloud/hint"
+	"github.com/chargeplane/chargeplane/cloud/identity"
 	"github.com/chargeplane/chargeplane/cloud/ingest"
 	"github.com/chargeplane/chargeplane/cloud/ledger"
+	"github.com/chargeplane/chargeplane/cloud/live"
 	"github.com/chargeplane/chargeplane/cloud/postgres"
 	"github.com/chargeplane/chargeplane/cloud/presence"
 	"github.com/chargeplane/chargeplane/cloud/site"
@@ -127,6 +130,23 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 
 	fleetStore := fleet.New(pool)
 	pres := presence.New(rdb, presence.Config{Prefix: cfg.Redis.Prefix, Timeout: cfg.Presence.Timeout}, time.Now)
+	hub, err := live.NewHub(rdb, live.Config{Prefix: cfg.Redis.Prefix, Buffer: cfg.Live.Buffer}, logger, reg)
+	if err != nil {
+		return err
+	}
+	statuses := live.NewStatuses(pool)
+	sender, err := command.NewSender(command.SenderConfig{
+		URL: mqttURL, ClientID: cfg.MQTT.ClientID + "-commands", Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
+		TopicRoot: cfg.MQTT.TopicRoot, Timeout: hintTimeout,
+	}, logger)
+	if err != nil {
+		return err
+	}
+	commands, err := command.NewService(command.Config{Expiry: cfg.Commands.Expiry, ResultWait: cfg.Commands.ResultWait},
+		command.NewStore(pool), sender, hub, time.Now, logger, reg)
+	if err != nil {
+		return err
+	}
 	consumer, err := ingest.New(ingest.Config{
 		URL:           mqttURL,
 		ClientID:      cfg.MQTT.ClientID,
@@ -138,7 +158,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 		BatchWait:     cfg.Ingest.BatchWait,
 		QueueMessages: cfg.Ingest.QueueMessages,
 		DrainTimeout:  min(cfg.ShutdownTimeout, maxDrain),
-	}, ingest.Deps{Fleet: fleetStore, Presence: pres, Logger: logger, Registerer: reg})
+	}, ingest.Deps{Fleet: fleetStore, Presence: pres, Logger: logger, Registerer: reg, Observers: []ingest.Observer{
+		{Name: "live", Observe: live.NewFeed(statuses, hub).Observe},
+		{Name: "commands", Observe: commands.Observe},
+	}})
 	if err != nil {
 		return err
 	}
@@ -146,8 +169,16 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 	if err != nil {
 		return err
 	}
+	ident := identity.New(pool, rdb, IdentityConfig(cfg), identity.LogMailer{Logger: logger.With("component", "mail")}, time.Now)
+	if err := bootstrapAdmin(ctx, ident, cfg.Auth.BootstrapAdmin, logger); err != nil {
+		return err
+	}
+	siteStore := site.New(pool, time.Now)
 	a, err := api.New(api.Deps{
-		Fleet: fleetStore, Presence: pres, Site: site.New(pool, time.Now), Ledger: ledger.New(pool), Hints: hints,
+		Fleet: fleetStore, Presence: pres, Site: siteStore, Ledger: ledger.New(pool), Hints: hints,
+		Identity: ident, RateLimits: RateLimits(cfg),
+		Sites: fleet.NewSiteStore(pool, time.Now), Registry: fleet.NewRegistry(pool, time.Now),
+		Commands: commands, Live: hub, Statuses: statuses, LiveHeartbeat: cfg.Live.Heartbeat,
 		Logger: logger, Registerer: reg, Now: time.Now, Version: version,
 	})
 	if err != nil {
@@ -166,6 +197,12 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 		{"mqtt", func(context.Context) error {
 			if !consumer.Connected() {
 				return errors.New("not connected and subscribed")
+			}
+			return nil
+		}},
+		{"mqtt_commands", func(context.Context) error {
+			if !sender.Connected() {
+				return errors.New("command sender not connected")
 			}
 			return nil
 		}},
@@ -199,8 +236,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 	defer stopBroker()
 	hintsCtx, stopHints := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHints()
+	liveCtx, stopLive := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLive()
+	commandsCtx, stopCommands := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCommands()
 	ingestDone := make(chan struct{})
 	hintsDone := make(chan struct{})
+	commandsDone := make(chan struct{})
 
 	g, gctx := errgroup.WithContext(ctx)
 	if brk != nil {
@@ -214,6 +256,14 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 		defer close(hintsDone)
 		return hints.Run(hintsCtx)
 	})
+	g.Go(func() error { return hub.Run(liveCtx) })
+	g.Go(func() error {
+		defer close(commandsDone)
+		cg, cctx := errgroup.WithContext(commandsCtx)
+		cg.Go(func() error { return sender.Run(cctx) })
+		cg.Go(func() error { return command.NewSweeper(commands, cfg.Commands.SweepInterval, logger).Run(cctx) })
+		return cg.Wait()
+	})
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)
@@ -224,6 +274,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 		<-gctx.Done()
 		logger.Info("shutting down")
 		serving.Store(false)
+		// Live streams end first (ErrClosed): they would otherwise hold
+		// the HTTP shutdown until its timeout.
+		stopLive()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
 		err := srv.Shutdown(sctx)
@@ -236,6 +289,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 		stopIngest()
 		<-hintsDone
 		<-ingestDone
+		// Commands stop after ingest, whose last batch may carry results.
+		stopCommands()
+		<-commandsDone
 		stopBroker()
 		return err
 	})
@@ -248,6 +304,40 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 	err = g.Wait()
 	logger.Info("stopped", "err", err)
 	return err
+}
+
+// IdentityConfig returns the identity store's configuration: cfg's auth
+// settings over identity's defaults, keys under redis.prefix.
+func IdentityConfig(cfg Config) identity.Config {
+	ic := identity.DefaultConfig()
+	ic.Prefix = cfg.Redis.Prefix
+	ic.SessionTTL = cfg.Auth.SessionTTL
+	ic.LockoutAfter = cfg.Auth.LockoutAfter
+	ic.LockoutFor = cfg.Auth.LockoutFor
+	return ic
+}
+
+// RateLimits returns the API's per-minute limits.
+func RateLimits(cfg Config) api.RateLimits {
+	r := cfg.Auth.RateLimit
+	return api.RateLimits{UserPerMinute: r.UserPerMinute, KeyPerMinute: r.KeyPerMinute, PublicPerMinute: r.PublicPerMinute}
+}
+
+// bootstrapAdmin creates the configured first platform admin unless a user
+// with that email exists (every replica tries; one wins).
+func bootstrapAdmin(ctx context.Context, ident *identity.Store, b BootstrapAdminConfig, logger *slog.Logger) error {
+	if b.Email == "" {
+		return nil
+	}
+	u, err := ident.BootstrapAdmin(ctx, b.Email, b.Password, "")
+	switch {
+	case errors.Is(err, identity.ErrAlreadyExists):
+		return nil
+	case err != nil:
+		return fmt.Errorf("auth.bootstrap_admin: %w", err)
+	}
+	logger.Info("created platform admin", "user_id", u.ID, "email", u.Email)
+	return nil
 }
 
 // Version returns the module version the binary was built from, or "devel".

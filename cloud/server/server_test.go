@@ -10,11 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chargeplane/chargeplane/cloud/cloudtest"
 	"github.com/chargeplane/chargeplane/cloud/server"
+	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 	"github.com/chargeplane/chargeplane/shared/mqtttest"
 )
 
@@ -47,10 +49,11 @@ func TestReadyzNamesTheBrokerWhenItIsGone(t *testing.T) {
 	c := cloudtest.Start(t, cloudtest.WithMQTTURL(b.URL()))
 	b.Stop()
 	var body string
-	c.Eventually("/readyz to fail", func() bool {
+	// Both MQTT clients (ingest and command sender) notice the loss.
+	c.Eventually("/readyz to name both MQTT clients", func() bool {
 		var code int
 		code, body = c.Get("/readyz")
-		return code == http.StatusServiceUnavailable
+		return code == http.StatusServiceUnavailable && strings.Contains(body, `"mqtt_commands"`) && strings.Contains(body, `"mqtt"`)
 	})
 	var got struct {
 		Status  string   `json:"status"`
@@ -59,7 +62,7 @@ func TestReadyzNamesTheBrokerWhenItIsGone(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatalf("/readyz body %q: %v", body, err)
 	}
-	if diff := cmp.Diff([]string{"mqtt"}, got.Failing); diff != "" {
+	if diff := cmp.Diff([]string{"mqtt", "mqtt_commands"}, got.Failing); diff != "" {
 		t.Errorf("/readyz failing (-want +got):\n%s", diff)
 	}
 	b.Restart()
@@ -103,5 +106,50 @@ func TestRunFailsWhenHTTPAddrIsTaken(t *testing.T) {
 	err := server.Run(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), func(string) {})
 	if err == nil || !strings.Contains(err.Error(), "listen on") {
 		t.Errorf("Run on a taken address = %v, want a listen error", err)
+	}
+}
+
+func TestValidateAuth(t *testing.T) {
+	t.Parallel()
+	cfg := server.DefaultConfig()
+	cfg.Postgres.URL = "postgres://127.0.0.1/cp"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("defaults with a postgres.url: %v", err)
+	}
+	cfg.Auth.SessionTTL = time.Second
+	cfg.Auth.LockoutAfter = 0
+	cfg.Auth.LockoutFor = 0
+	cfg.Auth.RateLimit.KeyPerMinute = -1
+	cfg.Auth.BootstrapAdmin = server.BootstrapAdminConfig{Email: "root", Password: "hunter2"}
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a bad auth section")
+	}
+	for _, want := range []string{"auth.session_ttl", "auth.lockout_after", "auth.lockout_for", "auth.rate_limit.key_per_minute",
+		"auth.bootstrap_admin.email", "auth.bootstrap_admin.password: at least 10 characters"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v; want it to name %s", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "hunter2") || strings.Contains(cfg.String(), "hunter2") {
+		t.Error("the bootstrap password leaks into an error or the printed config")
+	}
+}
+
+func TestBootstrapAdminLogsIn(t *testing.T) {
+	t.Parallel()
+	c := cloudtest.Start(t)
+	// Start logged the configured admin in; WhoAmI shows who that is.
+	res, err := c.AuthClient(c.ClientOptions(c.AdminToken)).WhoAmI(t.Context(), connect.NewRequest(&chargeplanev1.WhoAmIRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Msg.GetRole() != chargeplanev1.Role_ROLE_PLATFORM_ADMIN || res.Msg.GetTenantId() != "" {
+		t.Fatalf("WhoAmI = %v, want a platform admin", res.Msg)
+	}
+	// A second replica on the same database leaves the admin as it is.
+	c2 := cloudtest.Start(t, cloudtest.WithShared(c))
+	if _, err := c2.AuthClient(c2.ClientOptions(c.AdminToken)).WhoAmI(t.Context(), connect.NewRequest(&chargeplanev1.WhoAmIRequest{})); err != nil {
+		t.Fatalf("the first replica's admin session on the second: %v", err)
 	}
 }

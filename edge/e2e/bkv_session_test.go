@@ -66,7 +66,7 @@ func TestBKVCardSessionReachesCloud(t *testing.T) {
 	tariff := &chargeplanev1.Tariff{Id: "e2e", Periods: []*chargeplanev1.TariffPeriod{{
 		StartMinute: 0, ElectricityMfenPerKwh: 65230, ServiceMfenPerKwh: 40000,
 	}}}
-	if _, err := cloud.SiteConfigClient().SetTariff(ctx0, connect.NewRequest(&chargeplanev1.SetTariffRequest{EdgeId: edgeID, Tariff: tariff})); err != nil {
+	if _, err := cloud.SiteConfigClient().SetTariff(ctx0, connect.NewRequest(&chargeplanev1.SetTariffRequest{TenantId: tenant, EdgeId: edgeID, Tariff: tariff})); err != nil {
 		t.Fatalf("set tariff: %v", err)
 	}
 	if _, err := cloud.SiteConfigClient().PutCards(ctx0, connect.NewRequest(&chargeplanev1.PutCardsRequest{
@@ -189,7 +189,7 @@ func TestBKVCardSessionReachesCloud(t *testing.T) {
 	}
 	// Every session the device finished by now is billed to the card once.
 	waitUntil(t, 15*time.Second, "the card debited by every billed session", func() bool {
-		cfg, err := cloud.SiteConfigClient().GetSiteConfig(ctx, connect.NewRequest(&chargeplanev1.GetSiteConfigRequest{EdgeId: edgeID}))
+		cfg, err := cloud.SiteConfigClient().GetSiteConfig(ctx, connect.NewRequest(&chargeplanev1.GetSiteConfigRequest{TenantId: tenant, EdgeId: edgeID}))
 		if err != nil {
 			t.Fatalf("get site config: %v", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"testing"
 	"time"
 
@@ -66,7 +65,7 @@ func TestChargersOnlineThenOffline(t *testing.T) {
 	fleetDone := make(chan sim.Summary, 1)
 	go func() { fleetDone <- fleet.Run(ctx) }()
 
-	client := chargeplanev1connect.NewChargerServiceClient(http.DefaultClient, cloud.URL)
+	client := cloud.ChargerClient()
 	took := waitUntil(t, 30*time.Second, fmt.Sprintf("%d chargers online", chargers), func() bool {
 		total, online := counts(ctx, t, client, tenant)
 		return total == chargers && online == chargers
@@ -132,7 +131,7 @@ func TestSilentChargerGoesOffline(t *testing.T) {
 	defer stopFleet()
 	go fleet.Run(ctx)
 
-	client := chargeplanev1connect.NewChargerServiceClient(http.DefaultClient, cloud.URL)
+	client := cloud.ChargerClient()
 	waitUntil(t, 30*time.Second, "3 chargers online", func() bool {
 		_, online := counts(ctx, t, client, tenant)
 		return online == 3

@@ -26,6 +26,8 @@ func adminSubcommands(group string) []string {
 		return []string{"put"}
 	case "tariff":
 		return []string{"set"}
+	case "admin":
+		return []string{"create-admin"}
 	}
 	return nil
 }
@@ -39,6 +41,8 @@ type adminFlags struct {
 	balance, offlineLimit          int64
 	blocked                        bool
 	electricity, service, tariffID string
+	email                          string
+	passwordStdin                  bool
 }
 
 func (f *adminFlags) register(fs *flag.FlagSet, cmd string) {
@@ -63,6 +67,10 @@ func (f *adminFlags) register(fs *flag.FlagSet, cmd string) {
 		fs.StringVar(&f.electricity, "electricity", "", "electricity price in `yuan/kWh`, e.g. 0.6523 (required)")
 		fs.StringVar(&f.service, "service", "", "service fee in `yuan/kWh`, e.g. 0.40 (required)")
 		fs.StringVar(&f.tariffID, "id", "", "tariff `id` (default v<config version>)")
+	case "admin create-admin":
+		fs.StringVar(&f.email, "email", "", "the admin's `email` (required; the login name)")
+		fs.StringVar(&f.name, "name", "", "display `name`")
+		fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of stdin instead of generating one")
 	}
 }
 
@@ -87,6 +95,8 @@ func (f *adminFlags) checkRequired(cmd string) error {
 		need("edge", f.edge)
 		need("electricity", f.electricity)
 		need("service", f.service)
+	case "admin create-admin":
+		need("email", f.email)
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s: missing %s", cmd, strings.Join(missing, ", "))

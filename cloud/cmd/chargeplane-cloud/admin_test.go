@@ -22,7 +22,7 @@ import (
 func admin(t *testing.T, vars func(string) string, args ...string) (string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := run(t.Context(), args, &stdout, &stderr, vars)
+	err := run(t.Context(), args, nil, &stdout, &stderr, vars)
 	t.Logf("%s\nstdout: %sstderr: %s", strings.Join(args, " "), stdout.String(), stderr.String())
 	return stdout.String(), err
 }
@@ -128,7 +128,7 @@ func TestAdminCommandsWorkWithoutABroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	err := run(t.Context(), []string{"card", "put", "-tenant", "t1", "-card", "c1", "-balance-fen", "1"}, &bytes.Buffer{}, &stderr, vars)
+	err := run(t.Context(), []string{"card", "put", "-tenant", "t1", "-card", "c1", "-balance-fen", "1"}, nil, &bytes.Buffer{}, &stderr, vars)
 	if err != nil {
 		t.Fatalf("card put with the broker down = %v, want the change made", err)
 	}
@@ -158,7 +158,7 @@ func TestAdminUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := run(t.Context(), tt.args, &bytes.Buffer{}, &bytes.Buffer{}, env(nil))
+			err := run(t.Context(), tt.args, nil, &bytes.Buffer{}, &bytes.Buffer{}, env(nil))
 			if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("run(%q) = %v, want a usage error containing %q", tt.args, err, tt.want)
 			}

@@ -8,6 +8,7 @@
 //	chargeplane-cloud edge rotate|revoke -edge E [-tenant T]     new credential (printed) / revoke the edge
 //	chargeplane-cloud card put -tenant T -card C -balance-fen N [-offline-limit-fen N] [-blocked] [-user U]
 //	chargeplane-cloud tariff set -edge E -electricity 0.6523 -service 0.40 [-id ID]   flat tariff, yuan/kWh
+//	chargeplane-cloud admin create-admin -email E [-name N] [-password-stdin]   first platform admin; prints a generated password
 //
 // The edge, card and tariff commands work on the configured Postgres (like
 // the API, through cloud/site) and send the affected edges a config-changed
@@ -29,7 +30,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chargeplane-cloud:", err)

@@ -25,20 +25,20 @@ func (e usageError) Unwrap() error { return e.error }
 
 // run is the whole program; main only wires it to the process. It returns
 // nil after a clean stop when ctx ends.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve", "migrate", "check-config":
-	case "edge", "card", "tariff":
+	case "edge", "card", "tariff", "admin":
 		var err error
 		if cmd, args, err = adminCommand(cmd, args); err != nil {
 			return err
 		}
 	default:
-		return usageError{fmt.Errorf("unknown command %q: want serve, migrate, check-config, edge, card or tariff", cmd)}
+		return usageError{fmt.Errorf("unknown command %q: want serve, migrate, check-config, edge, card, tariff or admin", cmd)}
 	}
 
 	fs := flag.NewFlagSet("chargeplane-cloud "+cmd, flag.ContinueOnError)
@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.Usage = func() {
 		// Usage goes to stderr; if that fails there is nowhere left to report it.
 		_, _ = fmt.Fprintf(fs.Output(), "usage: chargeplane-cloud [serve|migrate|check-config] [flags]\n"+
-			"       chargeplane-cloud edge create|rotate|revoke, card put, tariff set [flags]\n\nflags of %s:\n", cmd)
+			"       chargeplane-cloud edge create|rotate|revoke, card put, tariff set, admin create-admin [flags]\n\nflags of %s:\n", cmd)
 		fs.PrintDefaults()
 		_, _ = fmt.Fprintf(fs.Output(), "\nconfiguration keys (YAML, -set, %s_<KEY> with . as _):\n  %s\n",
 			envPrefix, strings.Join(config.Keys(server.DefaultConfig()), "\n  "))
@@ -94,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		)
 		return server.Run(ctx, cfg, logger, reg, func(string) {})
+	case "admin create-admin":
+		return createAdmin(ctx, cfg, &af, stdin, stdout, stderr)
 	default:
 		return runAdmin(ctx, cmd, cfg, &af, stdout, stderr)
 	}

@@ -51,7 +51,7 @@ log:
 	var stdout, stderr bytes.Buffer
 	err := run(t.Context(), []string{"check-config", "-config", path,
 		"-set", "presence.timeout=2m", "-set", "http.addr=127.0.0.1:1003", "-http-addr", "127.0.0.1:1004",
-	}, &stdout, &stderr, env(map[string]string{
+	}, nil, &stdout, &stderr, env(map[string]string{
 		"CHARGEPLANE_CLOUD_HTTP_ADDR":    "127.0.0.1:1002",
 		"CHARGEPLANE_CLOUD_REDIS_PREFIX": "env:",
 		"CHARGEPLANE_CLOUD_POSTGRES_URL": fakeSecretURL,
@@ -82,7 +82,7 @@ log:
 func TestInvalidConfigNamesEveryProblem(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
-	err := run(t.Context(), []string{"serve", "-set", "ingest.batch_events=0", "-set", "log.format=xml", "-set", "mqtt.topic_root=a/#"},
+	err := run(t.Context(), []string{"serve", "-set", "ingest.batch_events=0", "-set", "log.format=xml", "-set", "mqtt.topic_root=a/#"}, nil,
 		&stdout, &stderr, env(nil))
 	if err == nil {
 		t.Fatal("serve with an invalid config: no error")
@@ -112,7 +112,7 @@ func TestUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := run(t.Context(), tt.args, &bytes.Buffer{}, &bytes.Buffer{}, env(nil))
+			err := run(t.Context(), tt.args, nil, &bytes.Buffer{}, &bytes.Buffer{}, env(nil))
 			if !errors.As(err, new(usageError)) {
 				t.Errorf("run(%q) = %v, want a usage error", tt.args, err)
 			}
@@ -126,15 +126,15 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	if err := os.WriteFile(path, []byte("presence:\n  timout: 1m\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := run(t.Context(), []string{"check-config", "-config", path}, &bytes.Buffer{}, &bytes.Buffer{}, env(nil))
+	err := run(t.Context(), []string{"check-config", "-config", path}, nil, &bytes.Buffer{}, &bytes.Buffer{}, env(nil))
 	if err == nil || !strings.Contains(err.Error(), "timout") {
 		t.Errorf("unknown YAML key: err = %v, want it named", err)
 	}
-	err = run(t.Context(), []string{"check-config", "-set", "presence.timeout=soon"}, &bytes.Buffer{}, &bytes.Buffer{}, env(nil))
+	err = run(t.Context(), []string{"check-config", "-set", "presence.timeout=soon"}, nil, &bytes.Buffer{}, &bytes.Buffer{}, env(nil))
 	if err == nil || !strings.Contains(err.Error(), "presence.timeout") {
 		t.Errorf("bad -set value: err = %v, want presence.timeout named", err)
 	}
-	err = run(t.Context(), []string{"check-config", "-set", "no.such=1"}, &bytes.Buffer{}, &bytes.Buffer{}, env(nil))
+	err = run(t.Context(), []string{"check-config", "-set", "no.such=1"}, nil, &bytes.Buffer{}, &bytes.Buffer{}, env(nil))
 	if !errors.Is(err, config.ErrUnknownKey) {
 		t.Errorf("unknown -set key: err = %v, want config.ErrUnknownKey", err)
 	}
@@ -153,14 +153,14 @@ func TestMigrateCreatesTheDatabase(t *testing.T) {
 	vars := env(map[string]string{"CHARGEPLANE_CLOUD_POSTGRES_URL": dbURL})
 
 	var out bytes.Buffer
-	if err := run(t.Context(), []string{"migrate", "-create-db"}, &out, &bytes.Buffer{}, vars); err != nil {
+	if err := run(t.Context(), []string{"migrate", "-create-db"}, nil, &out, &bytes.Buffer{}, vars); err != nil {
 		t.Fatalf("migrate -create-db: %v", err)
 	}
 	if !strings.Contains(out.String(), "created database") || !strings.Contains(out.String(), "applied 0001_") {
 		t.Errorf("first migrate printed:\n%s", out.String())
 	}
 	out.Reset()
-	if err := run(t.Context(), []string{"migrate", "-create-db"}, &out, &bytes.Buffer{}, vars); err != nil {
+	if err := run(t.Context(), []string{"migrate", "-create-db"}, nil, &out, &bytes.Buffer{}, vars); err != nil {
 		t.Fatalf("second migrate: %v", err)
 	}
 	ms, err := postgres.ParseMigrations(migrations.FS)
@@ -191,7 +191,7 @@ func TestServeRunsUntilCanceled(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-http-addr", "127.0.0.1:0", "-set", "redis.prefix=" + prefix,
-			"-set", "mqtt.client_id=cmdtest-" + id, "-set", "mqtt.topic_root=cmdtest/" + id},
+			"-set", "mqtt.client_id=cmdtest-" + id, "-set", "mqtt.topic_root=cmdtest/" + id}, nil,
 			&bytes.Buffer{}, stderr, vars)
 	}()
 

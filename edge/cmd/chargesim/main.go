@@ -33,12 +33,17 @@ func main() {
 	os.Exit(code)
 }
 
-// cloudOnline asks the cloud how many of the tenant's chargers are online.
-func cloudOnline(ctx context.Context, baseURL, tenant string) string {
+// cloudOnline asks the cloud how many of the tenant's chargers are online,
+// authenticating with token (a session token or API key) when not empty.
+func cloudOnline(ctx context.Context, baseURL, token, tenant string) string {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	client := chargeplanev1connect.NewChargerServiceClient(http.DefaultClient, baseURL, connect.WithProtoJSON())
-	resp, err := client.ListChargers(ctx, connect.NewRequest(&chargeplanev1.ListChargersRequest{TenantId: tenant, PageSize: 1}))
+	req := connect.NewRequest(&chargeplanev1.ListChargersRequest{TenantId: tenant, PageSize: 1})
+	if token != "" {
+		req.Header().Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.ListChargers(ctx, req)
 	if err != nil {
 		return "? (" + err.Error() + ")"
 	}
@@ -73,8 +78,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 	cloudURL := fs.String("cloud", "", "cloud API base URL: with each report, print how many chargers the cloud sees online")
 	tenant := fs.String("tenant", "", "tenant to count online chargers of (with -cloud)")
+	tokenFile := fs.String("cloud-token-file", "", "`file` holding the bearer token (session token or API key) for -cloud")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	cloudToken := ""
+	if *tokenFile != "" {
+		raw, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "chargesim: -cloud-token-file: %v\n", err)
+			return 2
+		}
+		cloudToken = strings.TrimSpace(string(raw))
 	}
 	if !*sessions && (*sessionsLog != "" || *stopAfter > 0) {
 		fmt.Fprintf(stderr, "chargesim: -sessions-log and -stop-after-sessions need -sessions\n")
@@ -163,7 +178,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "chargesim: %s\n", fleet.Summary())
 				continue
 			}
-			fmt.Fprintf(stdout, "%s online: %s/%d\n", time.Now().Format("15:04:05"), cloudOnline(ctx, *cloudURL, *tenant), cfg.Chargers)
+			fmt.Fprintf(stdout, "%s online: %s/%d\n", time.Now().Format("15:04:05"), cloudOnline(ctx, *cloudURL, cloudToken, *tenant), cfg.Chargers)
 		}
 	}
 }
