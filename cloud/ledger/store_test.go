@@ -111,10 +111,11 @@ func seed(t testing.TB, pool *pgxpool.Pool, n int) {
 	t.Helper()
 	ctx := context.Background()
 	_, err := pool.Exec(ctx, `INSERT INTO sessions (edge_id, seq, tenant_id, charger_id, connector, session_ref,
-			started_at, ended_at, energy_mwh, duration_s, reason, amount_fen, electricity_fen, service_fen, card_id, payload)
+			started_at, ended_at, energy_mwh, duration_s, reason, amount_fen, electricity_fen, service_fen, card_id, user_id, payload)
 		SELECT 'e' || (i % 20), i, 't' || (i % 20 % 5), 'c' || (i % 500), 1, 'r' || i,
 			$1::timestamptz + i * interval '7 seconds', $1::timestamptz + i * interval '7 seconds' + interval '1 hour',
-			1000, 3600, 'local', 100, 50, 50, CASE WHEN i % 3 = 0 THEN '' ELSE 'card' || (i % 20000) END, '\x00'
+			1000, 3600, 'local', 100, 50, 50, CASE WHEN i % 3 = 0 THEN '' ELSE 'card' || (i % 20000) END,
+			CASE WHEN i % 3 = 0 THEN 'u' || (i % 5000) ELSE '' END, '\x00'
 		FROM generate_series(1, $2::bigint) AS i`, t0, n)
 	if err != nil {
 		t.Fatalf("seed %d sessions: %v", n, err)
@@ -143,6 +144,8 @@ func shapes(deep time.Time) map[string]shape {
 		"charger deep page":         {ledger.Filter{TenantID: "t3", ChargerID: "c13"}, cursor, []string{"sessions_tenant_charger_idx"}},
 		"tenant and card":           {ledger.Filter{TenantID: "t3", CardID: "CARD13"}, nil, []string{"sessions_tenant_card_idx"}},
 		"tenant and time range":     {ledger.Filter{TenantID: "t3", From: deep.Add(-24 * time.Hour), To: deep}, nil, tenant},
+		// A driver's own sessions.
+		"tenant and user": {ledger.Filter{TenantID: "t3", UserID: "u3"}, nil, []string{"sessions_tenant_user_idx"}},
 	}
 }
 
@@ -171,7 +174,7 @@ func TestListSessionsUsesAnIndexForEveryShape(t *testing.T) {
 				t.Fatalf("List = %d rows, %v; want some", len(rows), err)
 			}
 			for _, r := range rows {
-				if r.TenantID != "t3" || sh.filter.CardID != "" && r.CardID != "card13" || sh.after != nil && !r.StartedAt.Before(deep) {
+				if r.TenantID != "t3" || sh.filter.CardID != "" && r.CardID != "card13" || sh.filter.UserID != "" && r.UserID != sh.filter.UserID || sh.after != nil && !r.StartedAt.Before(deep) {
 					t.Fatalf("row %+v does not match the filter", r)
 				}
 			}
