@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/chargeplane/chargeplane/cloud/postgres"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 )
 
@@ -255,15 +255,9 @@ type Cursor struct {
 // List returns up to limit commands matching f, newest first, after the
 // cursor when it is non-nil.
 func (s *Store) List(ctx context.Context, f Filter, after *Cursor, limit int) ([]Command, error) {
-	args := []any{f.TenantID}
-	conds := []string{"tenant_id = $1"}
-	add := func(cond string, v ...any) {
-		for _, x := range v {
-			args = append(args, x)
-			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
-		}
-		conds = append(conds, cond)
-	}
+	var w postgres.Where
+	add := w.Add
+	add("tenant_id = ?", f.TenantID)
 	if f.EdgeID != "" {
 		add("edge_id = ?", f.EdgeID)
 	}
@@ -282,9 +276,9 @@ func (s *Store) List(ctx context.Context, f Filter, after *Cursor, limit int) ([
 	if after != nil {
 		add("(requested_at, command_id) < (?, ?)", after.RequestedAt, after.ID)
 	}
-	args = append(args, limit)
-	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM commands WHERE `+strings.Join(conds, " AND ")+
-		` ORDER BY requested_at DESC, command_id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	lim := w.Param(limit)
+	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM commands WHERE `+w.SQL()+
+		` ORDER BY requested_at DESC, command_id DESC LIMIT `+lim, w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("list commands: %w", err)
 	}

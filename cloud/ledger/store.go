@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -223,17 +222,8 @@ const sessionColumns = `edge_id, seq, tenant_id, charger_id, connector, session_
 // each filter shape gets its own plan (and its own index, see migration
 // 0002).
 func listQuery(f Filter, after *Cursor, limit int) (string, []any) {
-	var (
-		conds []string
-		args  []any
-	)
-	add := func(cond string, vals ...any) {
-		for _, v := range vals {
-			args = append(args, v)
-			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
-		}
-		conds = append(conds, cond)
-	}
+	var w postgres.Where
+	add := w.Add
 	add("tenant_id = ?", f.TenantID)
 	if f.EdgeID != "" {
 		add("edge_id = ?", f.EdgeID)
@@ -265,9 +255,9 @@ func listQuery(f Filter, after *Cursor, limit int) (string, []any) {
 		add("(started_at, edge_id, seq) < (?, ?, ?)", after.StartedAt, after.EdgeID, int64(after.Seq)) //nolint:gosec // seqs come from the table.
 		add("started_at <= ?", after.StartedAt)
 	}
-	args = append(args, limit)
-	return `SELECT ` + sessionColumns + ` FROM sessions WHERE ` + strings.Join(conds, " AND ") +
-		` ORDER BY started_at DESC, edge_id DESC, seq DESC LIMIT $` + strconv.Itoa(len(args)), args
+	lim := w.Param(limit)
+	return `SELECT ` + sessionColumns + ` FROM sessions WHERE ` + w.SQL() +
+		` ORDER BY started_at DESC, edge_id DESC, seq DESC LIMIT ` + lim, w.Args()
 }
 
 // List returns up to limit sessions matching f, newest first by

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chargeplane/chargeplane/cloud/fleet"
+	"github.com/chargeplane/chargeplane/cloud/postgres"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 )
 
@@ -121,15 +120,9 @@ type Cursor struct {
 // List returns up to limit entries of f.TenantID matching f in (edge,
 // charger, connector) order, after the cursor when it is non-nil.
 func (s *Statuses) List(ctx context.Context, f StatusFilter, after *Cursor, limit int) ([]Entry, error) {
-	args := []any{f.TenantID}
-	conds := []string{"tenant_id = $1"}
-	add := func(cond string, v ...any) {
-		for _, x := range v {
-			args = append(args, x)
-			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
-		}
-		conds = append(conds, cond)
-	}
+	var w postgres.Where
+	add := w.Add
+	add("tenant_id = ?", f.TenantID)
 	if f.EdgeID != "" {
 		add("edge_id = ?", f.EdgeID)
 	}
@@ -142,10 +135,10 @@ func (s *Statuses) List(ctx context.Context, f StatusFilter, after *Cursor, limi
 	if after != nil {
 		add("(edge_id, charger_id, connector) > (?, ?, ?)", after.EdgeID, after.ChargerID, int64(after.Connector))
 	}
-	args = append(args, limit)
-	sql := `SELECT ` + entryColumns + ` FROM connector_status WHERE ` + strings.Join(conds, " AND ") +
-		` ORDER BY edge_id, charger_id, connector LIMIT $` + strconv.Itoa(len(args))
-	rows, err := s.pool.Query(ctx, sql, args...)
+	lim := w.Param(limit)
+	sql := `SELECT ` + entryColumns + ` FROM connector_status WHERE ` + w.SQL() +
+		` ORDER BY edge_id, charger_id, connector LIMIT ` + lim
+	rows, err := s.pool.Query(ctx, sql, w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("list connector status: %w", err)
 	}
