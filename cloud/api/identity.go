@@ -103,7 +103,7 @@ func (s *AuthService) WhoAmI(ctx context.Context, _ *connect.Request[chargeplane
 		return nil, err
 	}
 	return connect.NewResponse(&chargeplanev1.WhoAmIResponse{
-		UserId: p.UserID, TenantId: p.TenantID, Role: roleProto(p.Role), ApiKeyId: p.APIKeyID,
+		UserId: p.UserID, TenantId: p.TenantID, Role: RoleProto(p.Role), ApiKeyId: p.APIKeyID,
 	}), nil
 }
 
@@ -125,23 +125,14 @@ func (s *TenantService) CreateTenant(ctx context.Context, req *connect.Request[c
 
 // ListTenants pages through tenants in id order.
 func (s *TenantService) ListTenants(ctx context.Context, req *connect.Request[chargeplanev1.ListTenantsRequest]) (*connect.Response[chargeplanev1.ListTenantsResponse], error) {
-	size, after, err := idPage(req.Msg.GetPageSize(), req.Msg.GetPageToken())
+	list := func(ctx context.Context, after string, limit int) ([]identity.Tenant, error) {
+		return s.ident.ListTenants(ctx, after, limit)
+	}
+	ts, next, err := pageByID(ctx, req.Msg, list, func(t identity.Tenant) string { return t.ID }, tenantProto)
 	if err != nil {
 		return nil, err
 	}
-	ts, err := s.ident.ListTenants(ctx, after, size+1)
-	if err != nil {
-		return nil, err
-	}
-	res := &chargeplanev1.ListTenantsResponse{}
-	if len(ts) > size {
-		ts = ts[:size]
-		res.NextPageToken = encodeToken(ts[len(ts)-1].ID)
-	}
-	for _, t := range ts {
-		res.Tenants = append(res.Tenants, tenantProto(t))
-	}
-	return connect.NewResponse(res), nil
+	return connect.NewResponse(&chargeplanev1.ListTenantsResponse{Tenants: ts, NextPageToken: next}), nil
 }
 
 // GetTenant returns the caller's tenant, or any for a platform admin.
@@ -195,23 +186,14 @@ func (s *UserService) ListUsers(ctx context.Context, req *connect.Request[charge
 	if err != nil {
 		return nil, err
 	}
-	size, after, err := idPage(req.Msg.GetPageSize(), req.Msg.GetPageToken())
+	list := func(ctx context.Context, after string, limit int) ([]identity.User, error) {
+		return s.ident.ListUsers(ctx, tenant, after, limit)
+	}
+	us, next, err := pageByID(ctx, req.Msg, list, func(u identity.User) string { return u.ID }, userProto)
 	if err != nil {
 		return nil, err
 	}
-	us, err := s.ident.ListUsers(ctx, tenant, after, size+1)
-	if err != nil {
-		return nil, err
-	}
-	res := &chargeplanev1.ListUsersResponse{}
-	if len(us) > size {
-		us = us[:size]
-		res.NextPageToken = encodeToken(us[len(us)-1].ID)
-	}
-	for _, u := range us {
-		res.Users = append(res.Users, userProto(u))
-	}
-	return connect.NewResponse(res), nil
+	return connect.NewResponse(&chargeplanev1.ListUsersResponse{Users: us, NextPageToken: next}), nil
 }
 
 // SetUserRole changes a user's role; their sessions end.
@@ -279,23 +261,14 @@ func (s *APIKeyService) ListAPIKeys(ctx context.Context, req *connect.Request[ch
 	if err != nil {
 		return nil, err
 	}
-	size, after, err := idPage(req.Msg.GetPageSize(), req.Msg.GetPageToken())
+	list := func(ctx context.Context, after string, limit int) ([]identity.APIKey, error) {
+		return s.ident.ListAPIKeys(ctx, tenant, after, limit)
+	}
+	ks, next, err := pageByID(ctx, req.Msg, list, func(k identity.APIKey) string { return k.ID }, apiKeyProto)
 	if err != nil {
 		return nil, err
 	}
-	ks, err := s.ident.ListAPIKeys(ctx, tenant, after, size+1)
-	if err != nil {
-		return nil, err
-	}
-	res := &chargeplanev1.ListAPIKeysResponse{}
-	if len(ks) > size {
-		ks = ks[:size]
-		res.NextPageToken = encodeToken(ks[len(ks)-1].ID)
-	}
-	for _, k := range ks {
-		res.ApiKeys = append(res.ApiKeys, apiKeyProto(k))
-	}
-	return connect.NewResponse(res), nil
+	return connect.NewResponse(&chargeplanev1.ListAPIKeysResponse{ApiKeys: ks, NextPageToken: next}), nil
 }
 
 // RevokeAPIKey makes a key stop working at once.
@@ -353,6 +326,38 @@ func idPage(pageSizeReq int32, token string) (int, string, error) {
 	return size, after, nil
 }
 
+// pageRequest is a list request paged by an id cursor.
+type pageRequest interface {
+	GetPageSize() int32
+	GetPageToken() string
+}
+
+// pageByID answers one page of a list kept in id order: list returns up to
+// limit rows after the id cursor; one row more than the page tells that
+// there is a next page, whose token is the last id shown.
+func pageByID[T, P any](ctx context.Context, req pageRequest, list func(ctx context.Context, after string, limit int) ([]T, error),
+	id func(T) string, conv func(T) P,
+) ([]P, string, error) {
+	size, after, err := idPage(req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := list(ctx, after, size+1)
+	if err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(rows) > size {
+		rows = rows[:size]
+		next = encodeToken(id(rows[len(rows)-1]))
+	}
+	out := make([]P, len(rows))
+	for i, r := range rows {
+		out[i] = conv(r)
+	}
+	return out, next, nil
+}
+
 // roleOf converts a request's role; ROLE_UNSPECIFIED and unknown values are
 // refused.
 func roleOf(field string, r chargeplanev1.Role) (access.Role, error) {
@@ -373,7 +378,8 @@ func roleOf(field string, r chargeplanev1.Role) (access.Role, error) {
 	return "", &FieldError{Field: field, Reason: "required: one of ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN, ROLE_OPERATOR, ROLE_INSTALLER, ROLE_VIEWER, ROLE_DRIVER"}
 }
 
-func roleProto(r access.Role) chargeplanev1.Role {
+// RoleProto is r as the API names it.
+func RoleProto(r access.Role) chargeplanev1.Role {
 	switch r {
 	case access.RolePlatformAdmin:
 		return chargeplanev1.Role_ROLE_PLATFORM_ADMIN
@@ -401,7 +407,7 @@ func optionalTime(t time.Time) *timestamppb.Timestamp {
 
 func userProto(u identity.User) *chargeplanev1.User {
 	return &chargeplanev1.User{
-		UserId: u.ID, TenantId: u.TenantID, Email: u.Email, DisplayName: u.DisplayName, Role: roleProto(u.Role),
+		UserId: u.ID, TenantId: u.TenantID, Email: u.Email, DisplayName: u.DisplayName, Role: RoleProto(u.Role),
 		EmailVerifiedAt: optionalTime(u.EmailVerifiedAt), DisabledAt: optionalTime(u.DisabledAt),
 		LockedUntil: optionalTime(u.LockedUntil), CreatedAt: timestamppb.New(u.CreatedAt),
 	}
@@ -413,7 +419,7 @@ func tenantProto(t identity.Tenant) *chargeplanev1.Tenant {
 
 func apiKeyProto(k identity.APIKey) *chargeplanev1.APIKey {
 	return &chargeplanev1.APIKey{
-		KeyId: k.ID, TenantId: k.TenantID, Role: roleProto(k.Role), Name: k.Name, CreatedBy: k.CreatedBy,
+		KeyId: k.ID, TenantId: k.TenantID, Role: RoleProto(k.Role), Name: k.Name, CreatedBy: k.CreatedBy,
 		CreatedAt: timestamppb.New(k.CreatedAt), LastUsedAt: optionalTime(k.LastUsedAt), RevokedAt: optionalTime(k.RevokedAt),
 	}
 }

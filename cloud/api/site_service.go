@@ -95,20 +95,31 @@ func checkSiteID(v string) error { return fleetError(fleet.CheckID("site_id", v)
 
 // CreateSite creates a site.
 func (s *SiteService) CreateSite(ctx context.Context, req *connect.Request[chargeplanev1.CreateSiteRequest]) (*connect.Response[chargeplanev1.CreateSiteResponse], error) {
-	tenant, err := fleetTenant(ctx, req.Msg.GetSite().GetTenantId())
+	site, err := s.writeSite(ctx, req.Msg.GetSite(), s.sites.CreateSite, "site created")
 	if err != nil {
 		return nil, err
 	}
-	in, err := siteOf(req.Msg.GetSite())
+	return connect.NewResponse(&chargeplanev1.CreateSiteResponse{Site: site}), nil
+}
+
+// writeSite creates or updates (write) a site of the caller's tenant.
+func (s *SiteService) writeSite(ctx context.Context, msg *chargeplanev1.Site,
+	write func(context.Context, string, fleet.Site) (fleet.Site, error), logMsg string,
+) (*chargeplanev1.Site, error) {
+	tenant, err := fleetTenant(ctx, msg.GetTenantId())
 	if err != nil {
 		return nil, err
 	}
-	site, err := s.sites.CreateSite(ctx, tenant, in)
+	in, err := siteOf(msg)
+	if err != nil {
+		return nil, err
+	}
+	site, err := write(ctx, tenant, in)
 	if err != nil {
 		return nil, fleetError(err)
 	}
-	s.logger.InfoContext(ctx, "site created", "tenant_id", tenant, "site_id", site.ID, "request_id", RequestID(ctx))
-	return connect.NewResponse(&chargeplanev1.CreateSiteResponse{Site: siteProto(site)}), nil
+	s.logger.InfoContext(ctx, logMsg, "tenant_id", tenant, "site_id", site.ID, "request_id", RequestID(ctx))
+	return siteProto(site), nil
 }
 
 // GetSite returns a site with its edges.
@@ -172,20 +183,11 @@ func (s *SiteService) ListSites(ctx context.Context, req *connect.Request[charge
 
 // UpdateSite replaces a site's name, address, location and timezone.
 func (s *SiteService) UpdateSite(ctx context.Context, req *connect.Request[chargeplanev1.UpdateSiteRequest]) (*connect.Response[chargeplanev1.UpdateSiteResponse], error) {
-	tenant, err := fleetTenant(ctx, req.Msg.GetSite().GetTenantId())
+	site, err := s.writeSite(ctx, req.Msg.GetSite(), s.sites.UpdateSite, "site updated")
 	if err != nil {
 		return nil, err
 	}
-	in, err := siteOf(req.Msg.GetSite())
-	if err != nil {
-		return nil, err
-	}
-	site, err := s.sites.UpdateSite(ctx, tenant, in)
-	if err != nil {
-		return nil, fleetError(err)
-	}
-	s.logger.InfoContext(ctx, "site updated", "tenant_id", tenant, "site_id", site.ID, "request_id", RequestID(ctx))
-	return connect.NewResponse(&chargeplanev1.UpdateSiteResponse{Site: siteProto(site)}), nil
+	return connect.NewResponse(&chargeplanev1.UpdateSiteResponse{Site: site}), nil
 }
 
 // DeleteSite deletes a site with nothing attached.

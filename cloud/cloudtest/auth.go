@@ -9,6 +9,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/chargeplane/chargeplane/cloud/access"
+	"github.com/chargeplane/chargeplane/cloud/api"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 	"github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1/chargeplanev1connect"
 )
@@ -53,7 +54,7 @@ func (c *Cloud) CreateUser(tb testing.TB, tenant string, role access.Role) User 
 	}
 	u := User{Email: string(role) + "-" + randomHex(6) + "@" + "cloudtest.example", Password: "pw-" + randomHex(12)}
 	res, err := c.UserClient().CreateUser(ctx, connect.NewRequest(&chargeplanev1.CreateUserRequest{
-		TenantId: tenant, Email: u.Email, Role: roleProto(role), Password: u.Password,
+		TenantId: tenant, Email: u.Email, Role: api.RoleProto(role), Password: u.Password,
 	}))
 	if err != nil {
 		tb.Fatalf("cloudtest: create %s user in tenant %q: %v", role, tenant, err)
@@ -79,30 +80,12 @@ func (c *Cloud) CreateAPIKey(tb testing.TB, tenant string, role access.Role) str
 	tb.Helper()
 	c.CreateTenant(tb, tenant)
 	res, err := c.APIKeyClient().CreateAPIKey(context.Background(), connect.NewRequest(&chargeplanev1.CreateAPIKeyRequest{
-		TenantId: tenant, Name: "cloudtest", Role: roleProto(role),
+		TenantId: tenant, Name: "cloudtest", Role: api.RoleProto(role),
 	}))
 	if err != nil {
 		tb.Fatalf("cloudtest: create %s API key in tenant %q: %v", role, tenant, err)
 	}
 	return res.Msg.GetKey()
-}
-
-func roleProto(r access.Role) chargeplanev1.Role {
-	switch r {
-	case access.RolePlatformAdmin:
-		return chargeplanev1.Role_ROLE_PLATFORM_ADMIN
-	case access.RoleTenantAdmin:
-		return chargeplanev1.Role_ROLE_TENANT_ADMIN
-	case access.RoleOperator:
-		return chargeplanev1.Role_ROLE_OPERATOR
-	case access.RoleInstaller:
-		return chargeplanev1.Role_ROLE_INSTALLER
-	case access.RoleViewer:
-		return chargeplanev1.Role_ROLE_VIEWER
-	case access.RoleDriver:
-		return chargeplanev1.Role_ROLE_DRIVER
-	}
-	return chargeplanev1.Role_ROLE_UNSPECIFIED
 }
 
 // withAdmin puts the admin's token first, so a Bearer option in opts
