@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chargeplane/chargeplane/cloud/command"
+	"github.com/chargeplane/chargeplane/cloud/devicelog"
 	"github.com/chargeplane/chargeplane/cloud/fleet"
 	"github.com/chargeplane/chargeplane/cloud/hint"
 	"github.com/chargeplane/chargeplane/cloud/identity"
@@ -45,6 +46,8 @@ type Deps struct {
 	// replica; Statuses is the current connector status table.
 	Live     *live.Hub
 	Statuses *live.Statuses
+	// DeviceLog reads a charger's operation log (the events table).
+	DeviceLog *devicelog.Store
 	// LiveHeartbeat is how often the SSE endpoint writes a keep-alive
 	// comment (0: 15 s).
 	LiveHeartbeat time.Duration
@@ -118,7 +121,7 @@ func New(d Deps) (*API, error) {
 		connect.WithReadMaxBytes(1 << 20),
 	}
 	return &API{
-		charger: &ChargerService{fleet: d.Fleet, presence: d.Presence},
+		charger: &ChargerService{fleet: d.Fleet, presence: d.Presence, log: d.DeviceLog},
 		sync: &SyncService{fleet: d.Fleet, site: d.Site, ledger: d.Ledger, hints: d.Hints,
 			now: d.Now, version: d.Version, logger: logger},
 		edges:      &EdgeService{site: d.Site, logger: logger},

@@ -36,8 +36,8 @@ func wantMatrix() map[string]string {
 		"UserService/CreateUser": "PA", "UserService/ListUsers": "PA", "UserService/SetUserRole": "PA", "UserService/DisableUser": "PA",
 		"APIKeyService/CreateAPIKey": "PA", "APIKeyService/ListAPIKeys": "PA", "APIKeyService/RevokeAPIKey": "PA",
 
-		"ChargerService/ListChargers": "PAOIV",
-		"EdgeService/CreateEdge":      "PAOI", "EdgeService/RotateEdgeCredential": "PAOI", "EdgeService/RevokeEdge": "PAOI",
+		"ChargerService/ListChargers": "PAOIV", "ChargerService/ListChargerEvents": "PAOIV",
+		"EdgeService/CreateEdge": "PAOI", "EdgeService/RotateEdgeCredential": "PAOI", "EdgeService/RevokeEdge": "PAOI",
 		"EdgeService/ListEdges": "PAOIV",
 
 		"SiteConfigService/GetSiteConfig": "PAOIV", "SiteConfigService/SetTariff": "PAO",

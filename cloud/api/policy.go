@@ -70,7 +70,8 @@ func apiKeyPolicy() access.Policy {
 
 func chargerPolicy() access.Policy {
 	return access.Policy{
-		chargeplanev1connect.ChargerServiceListChargersProcedure: allow(access.Staff()),
+		chargeplanev1connect.ChargerServiceListChargersProcedure:      allow(access.Staff()),
+		chargeplanev1connect.ChargerServiceListChargerEventsProcedure: allow(access.Staff()),
 	}
 }
 

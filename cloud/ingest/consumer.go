@@ -56,6 +56,9 @@ type Deps struct {
 	Observers  []Observer
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// Now is the clock commits are timed by (chargeplane_ingest_lag_seconds);
+	// nil means time.Now.
+	Now func() time.Time
 }
 
 // Consumer is the MQTT consumer. Build it with New and run it with Run.
@@ -67,6 +70,7 @@ type Consumer struct {
 	observers []Observer
 	log       *slog.Logger
 	metrics   *metrics
+	now       func() time.Time
 	client    paho.Client
 
 	queue      chan paho.Message
@@ -109,9 +113,13 @@ func New(cfg Config, deps Deps) (*Consumer, error) {
 		presence:  deps.Presence,
 		observers: deps.Observers,
 		log:       deps.Logger.With("component", "ingest"),
+		now:       deps.Now,
 		queue:     make(chan paho.Message, cfg.QueueMessages),
 		stopping:  make(chan struct{}),
 		connects:  make(chan struct{}, 1),
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	c.metrics, err = newMetrics(deps.Registerer, func() float64 { return float64(len(c.queue)) })
 	if err != nil {

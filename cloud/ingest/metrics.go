@@ -11,6 +11,7 @@ type metrics struct {
 	retries   *prometheus.CounterVec // stage: postgres | presence
 	flushTime prometheus.Histogram
 	batchSize prometheus.Histogram
+	lag       prometheus.Histogram
 	connected prometheus.Gauge
 
 	observerErrors *prometheus.CounterVec // observer: Observer.Name
@@ -44,6 +45,13 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) (*metrics, e
 			Help:    "Events per batch written to Postgres.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 8),
 		}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "chargeplane_ingest_lag_seconds",
+			Help: "Time from an event occurring (the edge's clock) to its commit in Postgres, per event stored (duplicates excluded; 0 when the edge's clock is ahead).",
+			// From a live stream (tens of ms) to backlogs uploaded after an
+			// outage of an hour and more.
+			Buckets: lagBuckets(),
+		}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "chargeplane_ingest_connected",
 			Help: "1 while the consumer is connected to the broker and subscribed, else 0.",
@@ -57,7 +65,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) (*metrics, e
 		Name: "chargeplane_ingest_queue_messages",
 		Help: "Messages received and waiting for the batcher.",
 	}, queueLen)
-	for _, c := range []prometheus.Collector{m.messages, m.invalid, m.events, m.retries, m.flushTime, m.batchSize, m.connected, m.observerErrors, queue} {
+	for _, c := range []prometheus.Collector{m.messages, m.invalid, m.events, m.retries, m.flushTime, m.batchSize, m.lag, m.connected, m.observerErrors, queue} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -76,4 +84,10 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) (*metrics, e
 		m.retries.WithLabelValues(s)
 	}
 	return m, nil
+}
+
+// lagBuckets are the upper bounds of chargeplane_ingest_lag_seconds: 10 ms
+// to 1 h in roughly 1-2.5-5 steps; beyond an hour lands in +Inf.
+func lagBuckets() []float64 {
+	return []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600}
 }

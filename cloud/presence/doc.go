@@ -18,4 +18,8 @@
 // The sorted set lets online counts cost one ZCOUNT per edge rather than one
 // read per charger. All keys of one update are on one node only without
 // Redis Cluster; cluster support would need hash tags.
+//
+// OnlineCollector (collector.go) exports chargeplane_chargers_online{tenant}
+// at every scrape. It is the one part that reads Postgres: which edges each
+// tenant's chargers are on, from the chargers table cloud/fleet writes.
 package presence

@@ -196,8 +196,23 @@ func (s *Store) Chargers(ctx context.Context, keys []Key) ([]Status, error) {
 // OnlineCount returns how many chargers of edges are online now: one ZCOUNT
 // per edge that is not offline, in one round trip.
 func (s *Store) OnlineCount(ctx context.Context, edges []string) (int, error) {
+	counts, err := s.OnlineByEdge(ctx, edges)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n, nil
+}
+
+// OnlineByEdge returns how many chargers of each edge are online now, in
+// the order of edges (0 for an offline edge): one GET and one ZCOUNT per
+// edge, all in one round trip.
+func (s *Store) OnlineByEdge(ctx context.Context, edges []string) ([]int, error) {
 	if len(edges) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	// Scores are last_seen in ms: online means last_seen >= now - timeout.
 	since := strconv.FormatInt(s.now().Add(-s.cfg.Timeout).UnixMilli(), 10)
@@ -211,16 +226,15 @@ func (s *Store) OnlineCount(ctx context.Context, edges []string) (int, error) {
 		return nil
 	})
 	if err := pipelineErr(cmds, err); err != nil {
-		return 0, fmt.Errorf("count online chargers of %d edges: %w", len(edges), err)
+		return nil, fmt.Errorf("count online chargers of %d edges: %w", len(edges), err)
 	}
-	n := 0
+	out := make([]int, len(edges))
 	for i := range edges {
-		if states[i].Val() == EdgeOffline {
-			continue
+		if states[i].Val() != EdgeOffline {
+			out[i] = int(counts[i].Val())
 		}
-		n += int(counts[i].Val())
 	}
-	return n, nil
+	return out, nil
 }
 
 // Ping checks that Redis answers.

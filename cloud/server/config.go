@@ -22,17 +22,18 @@ import (
 // the keys of the config file, of CHARGEPLANE_CLOUD_* variables and of -set
 // (shared/config); deploy/chargeplane-cloud.yaml documents every one.
 type Config struct {
-	HTTP     HTTPConfig     `yaml:"http"`
-	Postgres PostgresConfig `yaml:"postgres"`
-	Redis    RedisConfig    `yaml:"redis"`
-	MQTT     MQTTConfig     `yaml:"mqtt"`
-	Broker   BrokerConfig   `yaml:"broker"`
-	Presence PresenceConfig `yaml:"presence"`
-	Ingest   IngestConfig   `yaml:"ingest"`
-	Auth     AuthConfig     `yaml:"auth"`
-	Commands CommandsConfig `yaml:"commands"`
-	Live     LiveConfig     `yaml:"live"`
-	Log      LogConfig      `yaml:"log"`
+	HTTP      HTTPConfig      `yaml:"http"`
+	Postgres  PostgresConfig  `yaml:"postgres"`
+	Redis     RedisConfig     `yaml:"redis"`
+	MQTT      MQTTConfig      `yaml:"mqtt"`
+	Broker    BrokerConfig    `yaml:"broker"`
+	Presence  PresenceConfig  `yaml:"presence"`
+	Ingest    IngestConfig    `yaml:"ingest"`
+	Auth      AuthConfig      `yaml:"auth"`
+	Commands  CommandsConfig  `yaml:"commands"`
+	Live      LiveConfig      `yaml:"live"`
+	Retention RetentionConfig `yaml:"retention"`
+	Log       LogConfig       `yaml:"log"`
 	// ShutdownTimeout bounds a graceful stop: in-flight HTTP requests, then
 	// the final ingest batch.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -132,6 +133,22 @@ type LiveConfig struct {
 	Heartbeat time.Duration `yaml:"heartbeat"`
 }
 
+// RetentionConfig bounds how long logs are kept (cloud/retention): events
+// (the chargers' operation log) after the cloud received them, commands
+// after they were requested; 0 keeps a table forever. Every replica prunes
+// every Interval. Sessions and wallet entries are money records and are
+// always kept.
+type RetentionConfig struct {
+	Events   time.Duration `yaml:"events"`
+	Commands time.Duration `yaml:"commands"`
+	Interval time.Duration `yaml:"interval"`
+}
+
+// minRetention is the shortest retention accepted: commands must outlive
+// their expiry and result wait by far, and a typo such as "90s" for "90d"
+// must not empty a table.
+const minRetention = 24 * time.Hour
+
 // BootstrapAdminConfig names the first platform admin.
 type BootstrapAdminConfig struct {
 	Email    string `yaml:"email"`
@@ -167,6 +184,7 @@ func DefaultConfig() Config {
 		},
 		Commands:        CommandsConfig{Expiry: 2 * time.Minute, ResultWait: 3 * time.Minute, SweepInterval: 10 * time.Second},
 		Live:            LiveConfig{Buffer: 256, Heartbeat: 15 * time.Second},
+		Retention:       RetentionConfig{Events: 90 * 24 * time.Hour, Commands: 365 * 24 * time.Hour, Interval: time.Hour},
 		Log:             LogConfig{Level: slog.LevelInfo, Format: "text"},
 		ShutdownTimeout: 15 * time.Second,
 	}
@@ -245,6 +263,18 @@ func (c Config) Validate() error {
 	}
 	if c.Live.Buffer < 1 || c.Live.Buffer > 100_000 {
 		bad("live.buffer", "must be 1–100000, got %d", c.Live.Buffer)
+	}
+
+	for _, r := range []struct {
+		key string
+		d   time.Duration
+	}{{"retention.events", c.Retention.Events}, {"retention.commands", c.Retention.Commands}} {
+		if r.d != 0 && r.d < minRetention {
+			bad(r.key, "must be 0 (keep forever) or at least %s, got %s", minRetention, r.d)
+		}
+	}
+	if c.Retention.Interval < time.Minute || c.Retention.Interval > 24*time.Hour {
+		bad("retention.interval", "must be 1m–24h, got %s", c.Retention.Interval)
 	}
 
 	if c.Presence.Timeout <= 0 {

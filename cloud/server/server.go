@@ -21,6 +21,7 @@ import (
 	"github.com/chargeplane/chargeplane/cloud/api"
 	"github.com/chargeplane/chargeplane/cloud/broker"
 	"github.com/chargeplane/chargeplane/cloud/command"
+	"github.com/chargeplane/chargeplane/cloud/devicelog"
 	"github.com/chargeplane/chargeplane/cloud/fleet"
 	"github.com/chargeplane/chargeplane/cloud/hint"
 	"github.com/chargeplane/chargeplane/cloud/identity"
@@ -29,6 +30,7 @@ import (
 	"github.com/chargeplane/chargeplane/cloud/live"
 	"github.com/chargeplane/chargeplane/cloud/postgres"
 	"github.com/chargeplane/chargeplane/cloud/presence"
+	"github.com/chargeplane/chargeplane/cloud/retention"
 	"github.com/chargeplane/chargeplane/cloud/site"
 	"github.com/chargeplane/chargeplane/migrations"
 )
@@ -41,7 +43,8 @@ const (
 	writeTimeout      = 60 * time.Second
 	idleTimeout       = 2 * time.Minute
 	maxHeaderBytes    = 64 << 10
-	// checkTimeout bounds each readiness check.
+	// checkTimeout bounds each readiness check, and the queries of the
+	// online-chargers metric at each scrape.
 	checkTimeout = 2 * time.Second
 	// maxDrain bounds the final ingest batch within ShutdownTimeout.
 	maxDrain = 10 * time.Second
@@ -158,7 +161,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 		BatchWait:     cfg.Ingest.BatchWait,
 		QueueMessages: cfg.Ingest.QueueMessages,
 		DrainTimeout:  min(cfg.ShutdownTimeout, maxDrain),
-	}, ingest.Deps{Fleet: fleetStore, Presence: pres, Logger: logger, Registerer: reg, Observers: []ingest.Observer{
+	}, ingest.Deps{Fleet: fleetStore, Presence: pres, Logger: logger, Registerer: reg, Now: time.Now, Observers: []ingest.Observer{
 		{Name: "live", Observe: live.NewFeed(statuses, hub).Observe},
 		{Name: "commands", Observe: commands.Observe},
 	}})
@@ -179,10 +182,20 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 		Identity: ident, RateLimits: RateLimits(cfg),
 		Sites: fleet.NewSiteStore(pool, time.Now), Registry: fleet.NewRegistry(pool, time.Now),
 		Commands: commands, Live: hub, Statuses: statuses, LiveHeartbeat: cfg.Live.Heartbeat,
-		Logger: logger, Registerer: reg, Now: time.Now, Version: version,
+		DeviceLog: devicelog.New(pool),
+		Logger:    logger, Registerer: reg, Now: time.Now, Version: version,
 	})
 	if err != nil {
 		return err
+	}
+	pruner, err := retention.New(pool, retention.Config{
+		Events: cfg.Retention.Events, Commands: cfg.Retention.Commands, Interval: cfg.Retention.Interval,
+	}, time.Now, logger, reg)
+	if err != nil {
+		return err
+	}
+	if err := reg.Register(presence.NewOnlineCollector(pool, pres, checkTimeout, logger)); err != nil {
+		return fmt.Errorf("online chargers metric: %w", err)
 	}
 
 	var serving atomic.Bool
@@ -257,6 +270,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 		return hints.Run(hintsCtx)
 	})
 	g.Go(func() error { return hub.Run(liveCtx) })
+	// Pruning stops as soon as the cloud does: a batch cut short is rolled
+	// back and its rows expire again at the next start.
+	g.Go(func() error { return pruner.Run(gctx) })
 	g.Go(func() error {
 		defer close(commandsDone)
 		cg, cctx := errgroup.WithContext(commandsCtx)

@@ -153,3 +153,45 @@ func TestBootstrapAdminLogsIn(t *testing.T) {
 		t.Fatalf("the first replica's admin session on the second: %v", err)
 	}
 }
+
+func TestValidateRetention(t *testing.T) {
+	t.Parallel()
+	cfg := server.DefaultConfig()
+	cfg.Postgres.URL = "postgres://127.0.0.1/cp"
+	cfg.Retention = server.RetentionConfig{Events: 0, Commands: 0, Interval: time.Hour}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("retention 0 (keep forever): %v", err)
+	}
+	cfg.Retention = server.RetentionConfig{Events: 90 * time.Second, Commands: -time.Hour, Interval: 0}
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a bad retention section")
+	}
+	for _, want := range []string{"retention.events: must be 0 (keep forever) or at least 24h0m0s, got 1m30s",
+		"retention.commands", "retention.interval: must be 1m–24h, got 0s"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v; want it to say %s", err, want)
+		}
+	}
+}
+
+// TestOperationsMetrics: the cloud serves the ingest lag, the online
+// chargers per tenant and the retention counters on /metrics.
+func TestOperationsMetrics(t *testing.T) {
+	t.Parallel()
+	c := cloudtest.Start(t)
+	e := c.Edge("t1", "e1")
+	e.Publish(e.Event(1, "c1", time.Now(), &chargeplanev1.ChargerConnected{}))
+	c.Eventually("the event stored", func() bool { return c.Metric("chargeplane_ingest_events_total", "result", "stored") == 1 })
+	var body string
+	c.Eventually("t1's charger online in /metrics", func() bool {
+		_, body = c.Get("/metrics")
+		return strings.Contains(body, `chargeplane_chargers_online{tenant="t1"} 1`)
+	})
+	for _, want := range []string{"chargeplane_ingest_lag_seconds_count 1",
+		`chargeplane_retention_deleted_total{table="events"} 0`, `chargeplane_retention_deleted_total{table="commands"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -264,11 +264,277 @@ func (x *ListChargersResponse) GetOnlineCount() int32 {
 	return 0
 }
 
+type ListChargerEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required for a platform admin; anyone else may only name their own.
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Required: the charger, by its edge and its id on that edge.
+	EdgeId    string `protobuf:"bytes,2,opt,name=edge_id,json=edgeId,proto3" json:"edge_id,omitempty"`
+	ChargerId string `protobuf:"bytes,3,opt,name=charger_id,json=chargerId,proto3" json:"charger_id,omitempty"`
+	// Only these kinds ("connector_status", "session_started",
+	// "session_ended", "alarm", "command_result", "charger_connected",
+	// "charger_disconnected", "heartbeat", "meter_report", "card_presented",
+	// "unknown"); empty means all.
+	Kinds []string `protobuf:"bytes,4,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	// Only events that occurred at or after from and before to (the edge's
+	// clock); unset means unbounded.
+	From *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=from,proto3" json:"from,omitempty"`
+	To   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=to,proto3" json:"to,omitempty"`
+	// 1–1000; 0 means 100.
+	PageSize int32 `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque token from a previous response's next_page_token, with the same
+	// filter.
+	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListChargerEventsRequest) Reset() {
+	*x = ListChargerEventsRequest{}
+	mi := &file_chargeplane_v1_charger_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListChargerEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListChargerEventsRequest) ProtoMessage() {}
+
+func (x *ListChargerEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_charger_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListChargerEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListChargerEventsRequest) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_charger_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListChargerEventsRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ListChargerEventsRequest) GetEdgeId() string {
+	if x != nil {
+		return x.EdgeId
+	}
+	return ""
+}
+
+func (x *ListChargerEventsRequest) GetChargerId() string {
+	if x != nil {
+		return x.ChargerId
+	}
+	return ""
+}
+
+func (x *ListChargerEventsRequest) GetKinds() []string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *ListChargerEventsRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *ListChargerEventsRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *ListChargerEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListChargerEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ChargerEvent is one entry of a charger's operation log.
+type ChargerEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The edge's sequence number of the event: the log's order.
+	Seq uint64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// The event's kind, as in ListChargerEventsRequest.kinds.
+	Kind       string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	// When the cloud stored it (later than occurred_at after an outage).
+	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	// 0: the charger itself.
+	Connector uint32 `protobuf:"varint,5,opt,name=connector,proto3" json:"connector,omitempty"`
+	// One line for people, e.g. "connector 1: charging" or
+	// "session S1 ended (local): 1.234 kWh, 5.00 CNY".
+	Summary string `protobuf:"bytes,6,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The event as the edge sent it; in JSON, its protojson form. Unset only
+	// when the stored payload cannot be decoded.
+	Event         *Event `protobuf:"bytes,7,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChargerEvent) Reset() {
+	*x = ChargerEvent{}
+	mi := &file_chargeplane_v1_charger_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChargerEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChargerEvent) ProtoMessage() {}
+
+func (x *ChargerEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_charger_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChargerEvent.ProtoReflect.Descriptor instead.
+func (*ChargerEvent) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_charger_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ChargerEvent) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ChargerEvent) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ChargerEvent) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+func (x *ChargerEvent) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
+func (x *ChargerEvent) GetConnector() uint32 {
+	if x != nil {
+		return x.Connector
+	}
+	return 0
+}
+
+func (x *ChargerEvent) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *ChargerEvent) GetEvent() *Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+type ListChargerEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Newest first (highest seq first).
+	Events []*ChargerEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListChargerEventsResponse) Reset() {
+	*x = ListChargerEventsResponse{}
+	mi := &file_chargeplane_v1_charger_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListChargerEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListChargerEventsResponse) ProtoMessage() {}
+
+func (x *ListChargerEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_chargeplane_v1_charger_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListChargerEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListChargerEventsResponse) Descriptor() ([]byte, []int) {
+	return file_chargeplane_v1_charger_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListChargerEventsResponse) GetEvents() []*ChargerEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListChargerEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_chargeplane_v1_charger_proto protoreflect.FileDescriptor
 
 const file_chargeplane_v1_charger_proto_rawDesc = "" +
 	"\n" +
-	"\x1cchargeplane/v1/charger.proto\x12\x0echargeplane.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x01\n" +
+	"\x1cchargeplane/v1/charger.proto\x12\x0echargeplane.v1\x1a\x1bchargeplane/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x01\n" +
 	"\x13ListChargersRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
 	"\aedge_id\x18\x02 \x01(\tR\x06edgeId\x12\x1b\n" +
@@ -291,9 +557,34 @@ const file_chargeplane_v1_charger_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1f\n" +
 	"\vtotal_count\x18\x03 \x01(\x05R\n" +
 	"totalCount\x12!\n" +
-	"\fonline_count\x18\x04 \x01(\x05R\vonlineCount2m\n" +
+	"\fonline_count\x18\x04 \x01(\x05R\vonlineCount\"\x9d\x02\n" +
+	"\x18ListChargerEventsRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
+	"\aedge_id\x18\x02 \x01(\tR\x06edgeId\x12\x1d\n" +
+	"\n" +
+	"charger_id\x18\x03 \x01(\tR\tchargerId\x12\x14\n" +
+	"\x05kinds\x18\x04 \x03(\tR\x05kinds\x12.\n" +
+	"\x04from\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x1b\n" +
+	"\tpage_size\x18\a \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\b \x01(\tR\tpageToken\"\x93\x02\n" +
+	"\fChargerEvent\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12;\n" +
+	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x12;\n" +
+	"\vreceived_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\x12\x1c\n" +
+	"\tconnector\x18\x05 \x01(\rR\tconnector\x12\x18\n" +
+	"\asummary\x18\x06 \x01(\tR\asummary\x12+\n" +
+	"\x05event\x18\a \x01(\v2\x15.chargeplane.v1.EventR\x05event\"y\n" +
+	"\x19ListChargerEventsResponse\x124\n" +
+	"\x06events\x18\x01 \x03(\v2\x1c.chargeplane.v1.ChargerEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xd9\x01\n" +
 	"\x0eChargerService\x12[\n" +
-	"\fListChargers\x12#.chargeplane.v1.ListChargersRequest\x1a$.chargeplane.v1.ListChargersResponse\"\x00BKZIgithub.com/chargeplane/chargeplane/proto/gen/chargeplane/v1;chargeplanev1b\x06proto3"
+	"\fListChargers\x12#.chargeplane.v1.ListChargersRequest\x1a$.chargeplane.v1.ListChargersResponse\"\x00\x12j\n" +
+	"\x11ListChargerEvents\x12(.chargeplane.v1.ListChargerEventsRequest\x1a).chargeplane.v1.ListChargerEventsResponse\"\x00BKZIgithub.com/chargeplane/chargeplane/proto/gen/chargeplane/v1;chargeplanev1b\x06proto3"
 
 var (
 	file_chargeplane_v1_charger_proto_rawDescOnce sync.Once
@@ -307,24 +598,36 @@ func file_chargeplane_v1_charger_proto_rawDescGZIP() []byte {
 	return file_chargeplane_v1_charger_proto_rawDescData
 }
 
-var file_chargeplane_v1_charger_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_chargeplane_v1_charger_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_chargeplane_v1_charger_proto_goTypes = []any{
-	(*ListChargersRequest)(nil),   // 0: chargeplane.v1.ListChargersRequest
-	(*Charger)(nil),               // 1: chargeplane.v1.Charger
-	(*ListChargersResponse)(nil),  // 2: chargeplane.v1.ListChargersResponse
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
+	(*ListChargersRequest)(nil),       // 0: chargeplane.v1.ListChargersRequest
+	(*Charger)(nil),                   // 1: chargeplane.v1.Charger
+	(*ListChargersResponse)(nil),      // 2: chargeplane.v1.ListChargersResponse
+	(*ListChargerEventsRequest)(nil),  // 3: chargeplane.v1.ListChargerEventsRequest
+	(*ChargerEvent)(nil),              // 4: chargeplane.v1.ChargerEvent
+	(*ListChargerEventsResponse)(nil), // 5: chargeplane.v1.ListChargerEventsResponse
+	(*timestamppb.Timestamp)(nil),     // 6: google.protobuf.Timestamp
+	(*Event)(nil),                     // 7: chargeplane.v1.Event
 }
 var file_chargeplane_v1_charger_proto_depIdxs = []int32{
-	3, // 0: chargeplane.v1.Charger.last_seen:type_name -> google.protobuf.Timestamp
-	3, // 1: chargeplane.v1.Charger.first_seen:type_name -> google.protobuf.Timestamp
-	1, // 2: chargeplane.v1.ListChargersResponse.chargers:type_name -> chargeplane.v1.Charger
-	0, // 3: chargeplane.v1.ChargerService.ListChargers:input_type -> chargeplane.v1.ListChargersRequest
-	2, // 4: chargeplane.v1.ChargerService.ListChargers:output_type -> chargeplane.v1.ListChargersResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	6,  // 0: chargeplane.v1.Charger.last_seen:type_name -> google.protobuf.Timestamp
+	6,  // 1: chargeplane.v1.Charger.first_seen:type_name -> google.protobuf.Timestamp
+	1,  // 2: chargeplane.v1.ListChargersResponse.chargers:type_name -> chargeplane.v1.Charger
+	6,  // 3: chargeplane.v1.ListChargerEventsRequest.from:type_name -> google.protobuf.Timestamp
+	6,  // 4: chargeplane.v1.ListChargerEventsRequest.to:type_name -> google.protobuf.Timestamp
+	6,  // 5: chargeplane.v1.ChargerEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	6,  // 6: chargeplane.v1.ChargerEvent.received_at:type_name -> google.protobuf.Timestamp
+	7,  // 7: chargeplane.v1.ChargerEvent.event:type_name -> chargeplane.v1.Event
+	4,  // 8: chargeplane.v1.ListChargerEventsResponse.events:type_name -> chargeplane.v1.ChargerEvent
+	0,  // 9: chargeplane.v1.ChargerService.ListChargers:input_type -> chargeplane.v1.ListChargersRequest
+	3,  // 10: chargeplane.v1.ChargerService.ListChargerEvents:input_type -> chargeplane.v1.ListChargerEventsRequest
+	2,  // 11: chargeplane.v1.ChargerService.ListChargers:output_type -> chargeplane.v1.ListChargersResponse
+	5,  // 12: chargeplane.v1.ChargerService.ListChargerEvents:output_type -> chargeplane.v1.ListChargerEventsResponse
+	11, // [11:13] is the sub-list for method output_type
+	9,  // [9:11] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_chargeplane_v1_charger_proto_init() }
@@ -332,13 +635,14 @@ func file_chargeplane_v1_charger_proto_init() {
 	if File_chargeplane_v1_charger_proto != nil {
 		return
 	}
+	file_chargeplane_v1_events_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chargeplane_v1_charger_proto_rawDesc), len(file_chargeplane_v1_charger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

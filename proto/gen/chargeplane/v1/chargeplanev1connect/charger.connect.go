@@ -36,6 +36,9 @@ const (
 	// ChargerServiceListChargersProcedure is the fully-qualified name of the ChargerService's
 	// ListChargers RPC.
 	ChargerServiceListChargersProcedure = "/chargeplane.v1.ChargerService/ListChargers"
+	// ChargerServiceListChargerEventsProcedure is the fully-qualified name of the ChargerService's
+	// ListChargerEvents RPC.
+	ChargerServiceListChargerEventsProcedure = "/chargeplane.v1.ChargerService/ListChargerEvents"
 )
 
 // ChargerServiceClient is a client for the chargeplane.v1.ChargerService service.
@@ -43,6 +46,12 @@ type ChargerServiceClient interface {
 	// ListChargers lists chargers with their presence, ordered by
 	// (edge_id, charger_id), a page at a time.
 	ListChargers(context.Context, *connect.Request[v1.ListChargersRequest]) (*connect.Response[v1.ListChargersResponse], error)
+	// ListChargerEvents pages through one charger's operation log (status
+	// changes, sessions, alarms, command results, connects and disconnects:
+	// every event its edge uploaded), newest first. A charger of another
+	// tenant is NOT_FOUND. Events older than the cloud's retention.events are
+	// deleted and no longer listed.
+	ListChargerEvents(context.Context, *connect.Request[v1.ListChargerEventsRequest]) (*connect.Response[v1.ListChargerEventsResponse], error)
 }
 
 // NewChargerServiceClient constructs a client for the chargeplane.v1.ChargerService service. By
@@ -62,12 +71,19 @@ func NewChargerServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(chargerServiceMethods.ByName("ListChargers")),
 			connect.WithClientOptions(opts...),
 		),
+		listChargerEvents: connect.NewClient[v1.ListChargerEventsRequest, v1.ListChargerEventsResponse](
+			httpClient,
+			baseURL+ChargerServiceListChargerEventsProcedure,
+			connect.WithSchema(chargerServiceMethods.ByName("ListChargerEvents")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // chargerServiceClient implements ChargerServiceClient.
 type chargerServiceClient struct {
-	listChargers *connect.Client[v1.ListChargersRequest, v1.ListChargersResponse]
+	listChargers      *connect.Client[v1.ListChargersRequest, v1.ListChargersResponse]
+	listChargerEvents *connect.Client[v1.ListChargerEventsRequest, v1.ListChargerEventsResponse]
 }
 
 // ListChargers calls chargeplane.v1.ChargerService.ListChargers.
@@ -75,11 +91,22 @@ func (c *chargerServiceClient) ListChargers(ctx context.Context, req *connect.Re
 	return c.listChargers.CallUnary(ctx, req)
 }
 
+// ListChargerEvents calls chargeplane.v1.ChargerService.ListChargerEvents.
+func (c *chargerServiceClient) ListChargerEvents(ctx context.Context, req *connect.Request[v1.ListChargerEventsRequest]) (*connect.Response[v1.ListChargerEventsResponse], error) {
+	return c.listChargerEvents.CallUnary(ctx, req)
+}
+
 // ChargerServiceHandler is an implementation of the chargeplane.v1.ChargerService service.
 type ChargerServiceHandler interface {
 	// ListChargers lists chargers with their presence, ordered by
 	// (edge_id, charger_id), a page at a time.
 	ListChargers(context.Context, *connect.Request[v1.ListChargersRequest]) (*connect.Response[v1.ListChargersResponse], error)
+	// ListChargerEvents pages through one charger's operation log (status
+	// changes, sessions, alarms, command results, connects and disconnects:
+	// every event its edge uploaded), newest first. A charger of another
+	// tenant is NOT_FOUND. Events older than the cloud's retention.events are
+	// deleted and no longer listed.
+	ListChargerEvents(context.Context, *connect.Request[v1.ListChargerEventsRequest]) (*connect.Response[v1.ListChargerEventsResponse], error)
 }
 
 // NewChargerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -95,10 +122,18 @@ func NewChargerServiceHandler(svc ChargerServiceHandler, opts ...connect.Handler
 		connect.WithSchema(chargerServiceMethods.ByName("ListChargers")),
 		connect.WithHandlerOptions(opts...),
 	)
+	chargerServiceListChargerEventsHandler := connect.NewUnaryHandler(
+		ChargerServiceListChargerEventsProcedure,
+		svc.ListChargerEvents,
+		connect.WithSchema(chargerServiceMethods.ByName("ListChargerEvents")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/chargeplane.v1.ChargerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ChargerServiceListChargersProcedure:
 			chargerServiceListChargersHandler.ServeHTTP(w, r)
+		case ChargerServiceListChargerEventsProcedure:
+			chargerServiceListChargerEventsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -110,4 +145,8 @@ type UnimplementedChargerServiceHandler struct{}
 
 func (UnimplementedChargerServiceHandler) ListChargers(context.Context, *connect.Request[v1.ListChargersRequest]) (*connect.Response[v1.ListChargersResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("chargeplane.v1.ChargerService.ListChargers is not implemented"))
+}
+
+func (UnimplementedChargerServiceHandler) ListChargerEvents(context.Context, *connect.Request[v1.ListChargerEventsRequest]) (*connect.Response[v1.ListChargerEventsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("chargeplane.v1.ChargerService.ListChargerEvents is not implemented"))
 }
