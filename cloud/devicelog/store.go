@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/chargeplane/chargeplane/cloud/postgres"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 )
 
@@ -48,12 +47,9 @@ func (s *Store) List(ctx context.Context, q Query) ([]Entry, error) {
 
 	// Absent filters add no condition, so each filter shape gets its own
 	// plan; every shape walks events_charger_seq_idx from BeforeSeq down.
-	args := []any{q.EdgeID, q.ChargerID, q.TenantID}
-	conds := []string{"edge_id = $1", "charger_id = $2", "tenant_id = $3"}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		conds = append(conds, strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1))
-	}
+	var w postgres.Where
+	add := w.Add
+	add("edge_id = ? AND charger_id = ? AND tenant_id = ?", q.EdgeID, q.ChargerID, q.TenantID)
 	if len(q.Kinds) > 0 {
 		add("kind = ANY(?)", q.Kinds)
 	}
@@ -66,10 +62,10 @@ func (s *Store) List(ctx context.Context, q Query) ([]Entry, error) {
 	if q.BeforeSeq > 0 {
 		add("seq < ?", int64(q.BeforeSeq)) //nolint:gosec // bounded by maxSeq above.
 	}
-	args = append(args, q.Limit)
+	lim := w.Param(q.Limit)
 	sql := `SELECT seq, kind, connector, occurred_at, received_at, payload FROM events WHERE ` +
-		strings.Join(conds, " AND ") + ` ORDER BY seq DESC LIMIT $` + strconv.Itoa(len(args))
-	rows, err := s.pool.Query(ctx, sql, args...)
+		w.SQL() + ` ORDER BY seq DESC LIMIT ` + lim
+	rows, err := s.pool.Query(ctx, sql, w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("list charger events: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -133,51 +132,30 @@ func getCharger(ctx context.Context, q querier, tenantID, edgeID, chargerID stri
 	return c, nil
 }
 
-// conds renders conditions with "?" placeholders as a WHERE tail whose
-// parameters are appended to args. Absent filters add no condition, so
-// each filter shape gets its own plan.
-type conds struct {
-	parts []string
-	args  []any
-}
-
-func (c *conds) add(cond string, vals ...any) {
-	for _, v := range vals {
-		c.args = append(c.args, v)
-		cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(c.args)), 1)
-	}
-	c.parts = append(c.parts, cond)
-}
-
-func (c *conds) limit(n int) string {
-	c.args = append(c.args, n)
-	return " LIMIT $" + strconv.Itoa(len(c.args))
-}
-
 // ListRegistered returns up to limit registered chargers matching f in
 // (edge_id, charger_id) order, starting after the cursor when it is
 // non-nil.
 func (g *Registry) ListRegistered(ctx context.Context, f RegistryFilter, after *Cursor, limit int) ([]Registered, error) {
-	var w conds
-	w.add("r.tenant_id = ?", f.TenantID)
+	var w postgres.Where
+	w.Add("r.tenant_id = ?", f.TenantID)
 	if f.SiteID != "" {
-		w.add("r.site_id = ?", f.SiteID)
+		w.Add("r.site_id = ?", f.SiteID)
 	}
 	if f.EdgeID != "" {
-		w.add("r.edge_id = ?", f.EdgeID)
+		w.Add("r.edge_id = ?", f.EdgeID)
 	}
 	if f.State != "" {
-		w.add("r.state = ?", f.State)
+		w.Add("r.state = ?", f.State)
 	}
 	if f.Protocol != "" {
-		w.add("r.protocol = ?", f.Protocol)
+		w.Add("r.protocol = ?", f.Protocol)
 	}
 	if after != nil {
-		w.add("(r.edge_id, r.charger_id) > (?, ?)", after.EdgeID, after.ChargerID)
+		w.Add("(r.edge_id, r.charger_id) > (?, ?)", after.EdgeID, after.ChargerID)
 	}
-	sql := registeredSelect + " WHERE " + strings.Join(w.parts, " AND ") + " ORDER BY r.edge_id, r.charger_id"
-	sql += w.limit(limit)
-	rows, err := g.pool.Query(ctx, sql, w.args...)
+	lim := w.Param(limit)
+	sql := registeredSelect + " WHERE " + w.SQL() + " ORDER BY r.edge_id, r.charger_id LIMIT " + lim
+	rows, err := g.pool.Query(ctx, sql, w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("list registered chargers: %w", err)
 	}
@@ -192,17 +170,17 @@ func (g *Registry) ListRegistered(ctx context.Context, f RegistryFilter, after *
 // when not "") in (edge_id, charger_id) order, starting after the cursor
 // when it is non-nil.
 func (g *Registry) ListPending(ctx context.Context, tenantID, edgeID string, after *Cursor, limit int) ([]Registered, error) {
-	var w conds
-	w.add("c.tenant_id = ?", tenantID)
+	var w postgres.Where
+	w.Add("c.tenant_id = ?", tenantID)
 	if edgeID != "" {
-		w.add("c.edge_id = ?", edgeID)
+		w.Add("c.edge_id = ?", edgeID)
 	}
 	if after != nil {
-		w.add("(c.edge_id, c.charger_id) > (?, ?)", after.EdgeID, after.ChargerID)
+		w.Add("(c.edge_id, c.charger_id) > (?, ?)", after.EdgeID, after.ChargerID)
 	}
-	sql := pendingSelect + " AND " + strings.Join(w.parts, " AND ") + " ORDER BY c.edge_id, c.charger_id"
-	sql += w.limit(limit)
-	rows, err := g.pool.Query(ctx, sql, w.args...)
+	lim := w.Param(limit)
+	sql := pendingSelect + " AND " + w.SQL() + " ORDER BY c.edge_id, c.charger_id LIMIT " + lim
+	rows, err := g.pool.Query(ctx, sql, w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("list pending chargers: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -161,41 +160,30 @@ func (s *Store) LastSeq(ctx context.Context, edgeID string) (uint64, error) {
 	return uint64(seq), nil //nolint:gosec // the column's CHECK (seq > 0) keeps it non-negative.
 }
 
-// where renders f (and, when after is set, the keyset position) as a WHERE
-// clause whose parameters are appended to args. Absent filters add no
-// condition at all, so each shape gets its own plan.
-func where(f Filter, after *Cursor, args []any) (string, []any) {
-	var conds []string
-	add := func(cond string, vals ...any) {
-		for _, v := range vals {
-			args = append(args, v)
-			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
-		}
-		conds = append(conds, cond)
-	}
+// where renders f (and, when after is set, the keyset position) as the
+// conditions of a query on chargers.
+func where(f Filter, after *Cursor) *postgres.Where {
+	var w postgres.Where
 	if f.TenantID != "" {
-		add("tenant_id = ?", f.TenantID)
+		w.Add("tenant_id = ?", f.TenantID)
 	}
 	if f.EdgeID != "" {
-		add("edge_id = ?", f.EdgeID)
+		w.Add("edge_id = ?", f.EdgeID)
 	}
 	if after != nil {
-		add("(edge_id, charger_id) > (?, ?)", after.EdgeID, after.ChargerID)
+		w.Add("(edge_id, charger_id) > (?, ?)", after.EdgeID, after.ChargerID)
 	}
-	if len(conds) == 0 {
-		return "", args
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return &w
 }
 
 // ListChargers returns up to limit chargers matching f in (edge_id,
 // charger_id) order, starting after the cursor when it is non-nil.
 func (s *Store) ListChargers(ctx context.Context, f Filter, after *Cursor, limit int) ([]Charger, error) {
-	cond, args := where(f, after, nil)
-	args = append(args, limit)
-	sql := `SELECT tenant_id, edge_id, charger_id, protocol, firmware, first_seen, last_seen FROM chargers` +
-		cond + ` ORDER BY edge_id, charger_id LIMIT $` + strconv.Itoa(len(args))
-	rows, err := s.pool.Query(ctx, sql, args...)
+	w := where(f, after)
+	lim := w.Param(limit)
+	sql := `SELECT tenant_id, edge_id, charger_id, protocol, firmware, first_seen, last_seen FROM chargers WHERE ` +
+		w.SQL() + ` ORDER BY edge_id, charger_id LIMIT ` + lim
+	rows, err := s.pool.Query(ctx, sql, w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("list chargers: %w", err)
 	}
@@ -213,8 +201,8 @@ func (s *Store) ListChargers(ctx context.Context, f Filter, after *Cursor, limit
 // CountByEdge returns, for every edge with chargers matching f, how many
 // match, in edge order.
 func (s *Store) CountByEdge(ctx context.Context, f Filter) ([]EdgeCount, error) {
-	cond, args := where(f, nil, nil)
-	rows, err := s.pool.Query(ctx, `SELECT edge_id, count(*) FROM chargers`+cond+` GROUP BY edge_id ORDER BY edge_id`, args...)
+	w := where(f, nil)
+	rows, err := s.pool.Query(ctx, `SELECT edge_id, count(*) FROM chargers WHERE `+w.SQL()+` GROUP BY edge_id ORDER BY edge_id`, w.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("count chargers: %w", err)
 	}
