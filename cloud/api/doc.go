@@ -34,4 +34,9 @@
 // scoped to the caller's tenant; a driver's ListSessions is further
 // restricted to the driver's own sessions. AuthService, TenantService,
 // UserService and APIKeyService (identity.go) manage the identities.
+//
+// REST (rest.go) is a resource-URL face on the operator services for
+// integrators: each call becomes one in-process Connect call, so authz,
+// rate limits and error mapping apply unchanged. LiveEvents (sse.go) serves
+// the live stream to browsers as Server-Sent Events.
 package api

@@ -201,6 +201,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 	var serving atomic.Bool
 	mux := http.NewServeMux()
 	a.Mount(mux)
+	// The REST face calls the Connect services on mux in-process, so
+	// authz, rate limits and error mapping apply to it unchanged.
+	mux.Handle(api.RESTPrefix, api.NewREST(mux, logger))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
