@@ -115,6 +115,7 @@ func (h *REST) routes() []restRoute {
 	return []restRoute{
 		{http.MethodGet, "/v1/chargers", h.endpoint(http.StatusOK, h.listChargers)},
 		{http.MethodGet, "/v1/chargers/{edge_id}/{charger_id}", h.endpoint(http.StatusOK, h.getCharger)},
+		{http.MethodGet, "/v1/chargers/{edge_id}/{charger_id}/events", h.endpoint(http.StatusOK, h.listChargerEvents)},
 		{http.MethodPost, "/v1/chargers/{edge_id}/{charger_id}/start", h.endpoint(http.StatusAccepted, h.startCharging)},
 		{http.MethodPost, "/v1/chargers/{edge_id}/{charger_id}/stop", h.endpoint(http.StatusAccepted, h.stopCharging)},
 		{http.MethodGet, "/v1/commands/{command_id}", h.endpoint(http.StatusOK, h.getCommand)},
@@ -196,6 +197,35 @@ func (h *REST) getCharger(_ http.ResponseWriter, r *http.Request) (proto.Message
 	}
 	return reply(invoke(r, h.fleet.GetCharger, &chargeplanev1.GetChargerRequest{
 		TenantId: q.get("tenant_id"), EdgeId: r.PathValue("edge_id"), ChargerId: r.PathValue("charger_id"),
+	}))
+}
+
+// listChargerEvents is a charger's operation log; kinds is a
+// comma-separated list.
+func (h *REST) listChargerEvents(_ http.ResponseWriter, r *http.Request) (proto.Message, error) {
+	q, err := restQuery(r, "tenant_id", "kinds", "from", "to", "page_size", "page_token")
+	if err != nil {
+		return nil, err
+	}
+	size, err := q.int32("page_size")
+	if err != nil {
+		return nil, err
+	}
+	from, err := q.time("from")
+	if err != nil {
+		return nil, err
+	}
+	to, err := q.time("to")
+	if err != nil {
+		return nil, err
+	}
+	var kinds []string
+	if k := q.get("kinds"); k != "" {
+		kinds = strings.Split(k, ",")
+	}
+	return reply(invoke(r, h.chargers.ListChargerEvents, &chargeplanev1.ListChargerEventsRequest{
+		TenantId: q.get("tenant_id"), EdgeId: r.PathValue("edge_id"), ChargerId: r.PathValue("charger_id"),
+		Kinds: kinds, From: from, To: to, PageSize: size, PageToken: q.get("page_token"),
 	}))
 }
 

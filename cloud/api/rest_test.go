@@ -293,6 +293,21 @@ func TestREST(t *testing.T) {
 		}
 	})
 
+	t.Run("charger events", func(t *testing.T) {
+		var res chargeplanev1.ListChargerEventsResponse
+		c.Eventually("c1's status change in its log", func() bool {
+			restCall(t, c, http.MethodGet, "/v1/chargers/e1/c1/events?kinds=connector_status,alarm", viewer, nil).ok(t, http.StatusOK, &res)
+			return len(res.GetEvents()) > 0
+		})
+		for _, e := range res.GetEvents() {
+			if e.GetKind() != "connector_status" || e.GetEvent().GetChargerId() != "c1" || e.GetSummary() == "" {
+				t.Errorf("event %v: want c1's connector_status with a summary", e)
+			}
+		}
+		// Another tenant's charger is not found through the REST face either.
+		restCall(t, c, http.MethodGet, "/v1/chargers/e1/c1/events", other, nil).failed(t, http.StatusNotFound, connect.CodeNotFound, "")
+	})
+
 	t.Run("refusals", func(t *testing.T) {
 		start := map[string]any{"connector": 1}
 		for _, tt := range []struct {
