@@ -242,7 +242,7 @@ func TestREST(t *testing.T) {
 
 	t.Run("get command", func(t *testing.T) {
 		if started == nil {
-			t.Skip("no command started")
+			t.Fatal("the start-and-stop subtest stored no start command")
 		}
 		var res chargeplanev1.GetCommandResponse
 		restCall(t, c, http.MethodGet, "/v1/commands/"+started.GetCommandId(), viewer, nil).ok(t, http.StatusOK, &res)
