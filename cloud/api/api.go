@@ -173,7 +173,8 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.Handle(chargeplanev1connect.NewFleetServiceHandler(a.fleet, slices.Concat(a.operatorOpts,
 		[]connect.HandlerOption{connect.WithReadMaxBytes(FleetReadMaxBytes)})...))
 	mux.Handle(chargeplanev1connect.NewCommandServiceHandler(a.commands, a.operatorOpts...))
-	mux.Handle(chargeplanev1connect.NewLiveServiceHandler(a.live, a.operatorOpts...))
+	livePath, liveHandler := chargeplanev1connect.NewLiveServiceHandler(a.live, a.operatorOpts...)
+	mux.Handle(livePath, streamDeadlines(liveHandler))
 	// Browsers' EventSource: plain HTTP, authenticated by the handler itself.
 	mux.Handle("GET "+LiveEventsPath, a.liveEvents)
 }

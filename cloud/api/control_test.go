@@ -164,6 +164,46 @@ func startControlServer(t *testing.T) *controlServer {
 	return s
 }
 
+// TestWatchOutlivesServerTimeouts: a Watch stream on a server whose read and
+// write timeouts are far shorter than the stream (as the cloud's are, sized
+// for unary calls) stays open and delivers an update published after both
+// have passed.
+func TestWatchOutlivesServerTimeouts(t *testing.T) {
+	t.Parallel()
+	s := startControlServer(t)
+	mux := http.NewServeMux()
+	path, h := chargeplanev1connect.NewLiveServiceHandler(NewLiveService(s.served, s.statuses),
+		connect.WithInterceptors(controlCaller{log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	mux.Handle(path, streamDeadlines(h))
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ReadTimeout = 200 * time.Millisecond
+	srv.Config.WriteTimeout = 200 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stream, err := chargeplanev1connect.NewLiveServiceClient(http.DefaultClient, srv.URL).
+		Watch(ctx, controlRequest(&chargeplanev1.WatchRequest{ChargerId: "c1"}, "viewer:t1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	// The timeouts are what is under test: let them pass.
+	time.Sleep(600 * time.Millisecond)
+	entry := live.Entry{TenantID: "t1", EdgeID: "e1", ChargerID: "c1", Connector: 1,
+		Status: chargeplanev1.ConnectorStatus_CONNECTOR_STATUS_CHARGING, UpdatedAt: time.Now(), Seq: 9}
+	if err := s.hub.Publish(ctx, live.StatusUpdate(entry)); err != nil {
+		t.Fatal(err)
+	}
+	if !stream.Receive() {
+		t.Fatalf("Watch ended after the server's timeouts: %v", stream.Err())
+	}
+	if u := stream.Msg().GetUpdate(); u.GetSeq() != 9 {
+		t.Errorf("watched %v, want seq 9", u)
+	}
+}
+
 func wantControlCode(t *testing.T, what string, err error, code connect.Code) {
 	t.Helper()
 	if connect.CodeOf(err) != code {

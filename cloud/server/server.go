@@ -35,8 +35,8 @@ import (
 	"github.com/chargeplane/chargeplane/migrations"
 )
 
-// HTTP server limits. Connect calls are small unary requests; a later
-// streaming API will need its own server or per-handler deadlines.
+// HTTP server limits, sized for unary calls. The streams (LiveService.Watch
+// and the SSE endpoint) set their own deadlines per write.
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 30 * time.Second
