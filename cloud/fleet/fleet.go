@@ -56,7 +56,20 @@ type WriteResult struct {
 	Inserted int
 	// Duplicates were already stored (or appeared twice in the write).
 	Duplicates int
+	// Stored names the events this write inserted (Inserted of them), so
+	// that what follows the commit (observers, lag) sees each new event
+	// once and no redelivered one.
+	Stored map[EventKey]bool
 }
+
+// EventKey identifies an event: an edge's seq.
+type EventKey struct {
+	EdgeID string
+	Seq    uint64
+}
+
+// Key returns e's key.
+func (e Event) Key() EventKey { return EventKey{EdgeID: e.EdgeID, Seq: e.Seq} }
 
 // Charger is a row of the chargers table.
 type Charger struct {

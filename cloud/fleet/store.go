@@ -50,7 +50,8 @@ const insertEvents = `INSERT INTO events (edge_id, seq, tenant_id, charger_id, c
 SELECT edge_id, seq, tenant_id, charger_id, connector, kind, occurred_at, payload
 FROM ingest_events
 ORDER BY edge_id, seq
-ON CONFLICT (edge_id, seq) DO NOTHING`
+ON CONFLICT (edge_id, seq) DO NOTHING
+RETURNING edge_id, seq`
 
 // upsertChargers folds the staged events into one row per charger. Sightings
 // are capped at now() so that an edge with its clock in the future cannot
@@ -108,11 +109,24 @@ func (s *Store) WriteEvents(ctx context.Context, events []Event) (WriteResult, e
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ingest_events"}, stagingColumns, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("copy events: %w", err)
 		}
-		tag, err := tx.Exec(ctx, insertEvents)
+		rows, err := tx.Query(ctx, insertEvents)
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
-		res.Inserted = int(tag.RowsAffected())
+		res.Stored = make(map[EventKey]bool, len(events))
+		var (
+			k   EventKey
+			seq int64
+		)
+		_, err = pgx.ForEachRow(rows, []any{&k.EdgeID, &seq}, func() error {
+			k.Seq = uint64(seq) //nolint:gosec // the column's CHECK (seq > 0) keeps it non-negative.
+			res.Stored[k] = true
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		res.Inserted = len(res.Stored)
 		res.Duplicates = len(events) - res.Inserted
 		if _, err := tx.Exec(ctx, upsertChargers); err != nil {
 			return fmt.Errorf("upsert chargers: %w", err)

@@ -45,7 +45,14 @@ func TestWriteEventsStoresEachEventOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(fleet.WriteResult{Inserted: 3}, res); diff != "" {
+	stored := func(seqs ...uint64) map[fleet.EventKey]bool {
+		m := map[fleet.EventKey]bool{}
+		for _, s := range seqs {
+			m[fleet.EventKey{EdgeID: "e1", Seq: s}] = true
+		}
+		return m
+	}
+	if diff := cmp.Diff(fleet.WriteResult{Inserted: 3, Stored: stored(1, 2, 3)}, res); diff != "" {
 		t.Errorf("first write (-want +got):\n%s", diff)
 	}
 	// The same batch again, overlapping new events, and one event twice.
@@ -57,7 +64,7 @@ func TestWriteEventsStoresEachEventOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(fleet.WriteResult{Inserted: 1, Duplicates: 4}, res); diff != "" {
+	if diff := cmp.Diff(fleet.WriteResult{Inserted: 1, Duplicates: 4, Stored: stored(4)}, res); diff != "" {
 		t.Errorf("overlapping write (-want +got):\n%s", diff)
 	}
 	last, err := s.LastSeq(ctx, "e1")

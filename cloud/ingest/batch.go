@@ -193,47 +193,23 @@ func (c *Consumer) count(res fleet.WriteResult, n int) {
 }
 
 // observeLag records, for every event a committed write stored, how long
-// after it occurred it was committed. fleet.Store.WriteEvents reports
-// counts only, so when a write met duplicates the stored events are known
-// only if every distinct event of the write was new (the duplicates were
-// repeats within the write); otherwise none is observed, rather than take
-// a redelivered event's age for lag. Such writes are rare (redelivery after
-// a crash between commit and acknowledgement), and the metric's count then
-// falls short of chargeplane_ingest_events_total{result="stored"}.
+// after it occurred it was committed; a redelivered event (a duplicate) is
+// not lag, and a repeat within the write is counted once.
 func (c *Consumer) observeLag(events []fleet.Event, res fleet.WriteResult) {
 	if res.Inserted == 0 {
 		return
 	}
 	committed := c.now()
-	stored := events
-	if res.Duplicates > 0 {
-		stored = distinct(events)
-		if len(stored) != res.Inserted {
-			return
+	seen := make(map[fleet.EventKey]bool, res.Inserted)
+	for _, e := range events {
+		k := e.Key()
+		if !res.Stored[k] || seen[k] {
+			continue
 		}
-	}
-	for _, e := range stored {
+		seen[k] = true
 		// An edge clock ahead of ours would make lag negative.
 		c.metrics.lag.Observe(max(committed.Sub(e.OccurredAt).Seconds(), 0))
 	}
-}
-
-// distinct returns events without repeats of an (edge, seq), first
-// occurrence kept.
-func distinct(events []fleet.Event) []fleet.Event {
-	type key struct {
-		edge string
-		seq  uint64
-	}
-	seen := make(map[key]bool, len(events))
-	out := make([]fleet.Event, 0, len(events))
-	for _, e := range events {
-		if k := (key{e.EdgeID, e.Seq}); !seen[k] {
-			seen[k] = true
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // retry runs fn until it succeeds, backing off between attempts, or until

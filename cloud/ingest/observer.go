@@ -12,9 +12,9 @@ import (
 // command results and live updates are built this way. Observe gets the
 // events the batch newly stored, in arrival order, and must be idempotent:
 // after a crash between commit and acknowledgement the broker redelivers
-// the messages, and their events reach observers again. (While
-// fleet.Store.WriteEvents reports only counts, a batch holding any
-// duplicate passes all of its distinct events.)
+// the messages, and their events reach observers again: observers see
+// every distinct event of a write, duplicates included, so that a crash
+// before they ran is made good by the redelivery.
 //
 // An observer's error does not stop the batch: the events are committed
 // and what observers derive from them can be rebuilt, so the error is
@@ -30,9 +30,8 @@ type Observer struct {
 // acknowledgements by at most this.
 const observeTimeout = 10 * time.Second
 
-// fresh returns, per message of a write, the events an observer should see:
-// all of them when the write found no duplicate, else each event once (the
-// first time it appears in the write).
+// fresh sets, per message of a write, the events observers see: each
+// distinct event once (where it first appears), stored or duplicate.
 func fresh(items []*item, res fleet.WriteResult) {
 	if res.Duplicates == 0 {
 		for _, it := range items {
@@ -40,16 +39,11 @@ func fresh(items []*item, res fleet.WriteResult) {
 		}
 		return
 	}
-	type key struct {
-		edge string
-		seq  uint64
-	}
-	seen := map[key]bool{}
+	seen := map[fleet.EventKey]bool{}
 	for _, it := range items {
 		it.fresh = make([]fleet.Event, 0, len(it.events))
 		for _, e := range it.events {
-			k := key{e.EdgeID, e.Seq}
-			if !seen[k] {
+			if k := e.Key(); !seen[k] {
 				seen[k] = true
 				it.fresh = append(it.fresh, e)
 			}
