@@ -95,6 +95,8 @@ func (s *Store) commitGroup(group []*request) {
 	if err == nil && s.cfg.Durable {
 		if serr := s.db.Sync(); serr != nil {
 			err = fmt.Errorf("sync: %w", serr)
+		} else if serr := s.wals.syncRotated(); serr != nil {
+			err = fmt.Errorf("sync rotated memtable log: %w", serr)
 		}
 	}
 	if err != nil {

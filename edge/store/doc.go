@@ -35,6 +35,13 @@
 // the group holding it is synced, so no seq reaches the cloud that a crash
 // could still take back and reuse.
 //
+// db.Sync() syncs only the active memtable's write-ahead log. When a group
+// fills the memtable and Badger rotates it, the group's earlier transactions
+// are in the rotated-out log, which Badger leaves unsynced until its flush to
+// an L0 table completes; the committer therefore also fsyncs every memtable
+// log rotated out since the last group (memwal.go) before acknowledging, so a
+// power cut cannot take back part of an acknowledged group.
+//
 // If a commit or a sync fails the store stops accepting writes (ErrFailed):
 // after a failed fsync the state of the page cache is unknown, and only a
 // restart, which recovers from what is on disk, is safe.

@@ -156,6 +156,9 @@ type Store struct {
 	pending         atomic.Int64  // events stored and not acknowledged
 	pendingSessions atomic.Int64  // ledger entries not yet confirmed by the cloud
 
+	// wals syncs memtable logs Badger rotated out during a group; committer only.
+	wals *memWALs
+
 	// failed is the committer's sticky error (ErrFailed wrapped); committer only.
 	failed error
 
@@ -197,7 +200,12 @@ func Open(cfg Config, edgeID string, logger *slog.Logger, reg prometheus.Registe
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", cfg.Dir, err)
 	}
+	wals, err := newMemWALs(cfg.Dir)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), closeDB(db))
+	}
 	s := &Store{
+		wals:        wals,
 		cfg:         cfg,
 		edgeID:      edgeID,
 		logger:      logger,
