@@ -82,10 +82,11 @@ func cardOf(c *chargeplanev1.CardEntry) site.Card {
 
 func siteConfigProto(c site.Config) *chargeplanev1.SiteConfig {
 	out := &chargeplanev1.SiteConfig{
-		Version:      c.Version,
-		UnknownCards: c.UnknownCards,
-		Tariff:       tariffProto(c.Tariff),
-		Cards:        make([]*chargeplanev1.CardEntry, len(c.Cards)),
+		Version:         c.Version,
+		UnknownCards:    c.UnknownCards,
+		Tariff:          tariffProto(c.Tariff),
+		Cards:           make([]*chargeplanev1.CardEntry, len(c.Cards)),
+		RefusedChargers: c.RefusedChargers,
 	}
 	for i, card := range c.Cards {
 		out.Cards[i] = cardProto(card)

@@ -66,7 +66,7 @@ func startFleetServer(t *testing.T) *fleetServer {
 	opts := []connect.HandlerOption{connect.WithInterceptors(caller), connect.WithReadMaxBytes(FleetReadMaxBytes)}
 	mux := http.NewServeMux()
 	mux.Handle(chargeplanev1connect.NewSiteServiceHandler(NewSiteService(fleet.NewSiteStore(pool, now), logger), opts...))
-	mux.Handle(chargeplanev1connect.NewFleetServiceHandler(NewFleetService(fleet.NewRegistry(pool, now), logger), opts...))
+	mux.Handle(chargeplanev1connect.NewFleetServiceHandler(NewFleetService(fleet.NewRegistry(pool, now, nil), logger), opts...))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &fleetServer{url: srv.URL, events: fleet.New(pool)}

@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,17 +22,38 @@ type fixture struct {
 	events   *fleet.Store
 	sites    *fleet.SiteStore
 	registry *fleet.Registry
+	hints    *hintLog
 	now      time.Time
+}
+
+// hintLog records the config changes the registry hints.
+type hintLog struct {
+	mu      sync.Mutex
+	changes []site.Change
+}
+
+func (h *hintLog) Notify(ch site.Change) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.changes = append(h.changes, ch)
+}
+
+func (h *hintLog) take() []site.Change {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := h.changes
+	h.changes = nil
+	return out
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	pool := pgtest.MustPool(t, pgtest.MustDB(t))
-	f := &fixture{pool: pool, events: fleet.New(pool), now: t0}
+	f := &fixture{pool: pool, events: fleet.New(pool), hints: &hintLog{}, now: t0}
 	clock := func() time.Time { return f.now }
 	f.sites = fleet.NewSiteStore(pool, clock)
-	f.registry = fleet.NewRegistry(pool, clock)
+	f.registry = fleet.NewRegistry(pool, clock, f.hints)
 	if _, err := pool.Exec(ctx, `INSERT INTO tenants (tenant_id, name) VALUES ('t1', 'T1'), ('t2', 'T2')`); err != nil {
 		t.Fatal(err)
 	}
@@ -405,5 +427,76 @@ func TestPendingPages(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("pending in pages of 2 (-want +got):\n%s", diff)
+	}
+}
+
+// TestRefusedChargersReachTheEdgeConfig: rejecting a charger (pending or
+// registered) puts it in its edge's pulled config under a new version and
+// hints that edge; accepting, registering or importing it again takes it out
+// the same way; a decision that changes nothing neither bumps nor hints.
+func TestRefusedChargersReachTheEdgeConfig(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	f := newFixture(t)
+	edges := site.New(f.pool, func() time.Time { return f.now })
+	config := func(edge string) site.Config {
+		t.Helper()
+		cfg, _, err := edges.Config(ctx, "t1", edge, 0)
+		if err != nil {
+			t.Fatalf("Config(%s): %v", edge, err)
+		}
+		return cfg
+	}
+	// step runs one decision and checks e1's refused chargers afterwards,
+	// that its version moved exactly when bumped, and the hint.
+	step := func(name string, do func() error, wantRefused []string, bumped bool) {
+		t.Helper()
+		before := config("e1").Version
+		if err := do(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		after := config("e1")
+		if diff := cmp.Diff(wantRefused, after.RefusedChargers); diff != "" {
+			t.Errorf("%s: refused chargers of e1 (-want +got):\n%s", name, diff)
+		}
+		hints := f.hints.take()
+		if !bumped {
+			if after.Version != before || len(hints) != 0 {
+				t.Errorf("%s: version %d -> %d, hints %v; want no change", name, before, after.Version, hints)
+			}
+			return
+		}
+		want := []site.Change{{Version: after.Version, Edges: []site.Target{{TenantID: "t1", EdgeID: "e1"}}}}
+		if after.Version <= before || !cmp.Equal(want, hints) {
+			t.Errorf("%s: version %d -> %d, hints %+v; want a new version hinted to e1", name, before, after.Version, hints)
+		}
+	}
+	f.report(t, "t1", "e1", "bkv", "82200520004869", "c2")
+	if _, _, err := f.registry.Register(ctx, "t1", bkv("e1", "c1")); err != nil {
+		t.Fatal(err)
+	}
+	f.hints.take()
+
+	step("reject pending", func() error { _, err := f.registry.Reject(ctx, "t1", "e1", "c2"); return err }, []string{"c2"}, true)
+	step("reject registered", func() error { _, err := f.registry.Reject(ctx, "t1", "e1", "c1"); return err }, []string{"c1", "c2"}, true)
+	step("reject again", func() error { _, err := f.registry.Reject(ctx, "t1", "e1", "c1"); return err }, []string{"c1", "c2"}, false)
+	step("accept rejected", func() error { _, err := f.registry.Accept(ctx, "t1", "e1", "c2"); return err }, []string{"c1"}, true)
+	step("accept pending", func() error { _, err := f.registry.Accept(ctx, "t1", "e1", "82200520004869"); return err }, []string{"c1"}, false)
+	step("register rejected", func() error { _, _, err := f.registry.Register(ctx, "t1", bkv("e1", "c1")); return err }, nil, true)
+	step("reject for import", func() error { _, err := f.registry.Reject(ctx, "t1", "e1", "c1"); return err }, []string{"c1"}, true)
+	csv := "edge_id,charger_id,protocol,bkv_gateway_id\ne1,c1,bkv,82200520004869\n"
+	step("import rejected", func() error {
+		res, err := f.registry.Import(ctx, "t1", []byte(csv))
+		if err == nil && len(res.Errors) > 0 {
+			err = fmt.Errorf("import errors: %+v", res.Errors)
+		}
+		return err
+	}, nil, true)
+	// Another edge's refusals are its own.
+	if _, err := f.registry.Reject(ctx, "t1", "e2", "c1"); !errors.Is(err, fleet.ErrNotFound) {
+		t.Errorf("Reject(e2/c1) = %v, want ErrNotFound", err)
+	}
+	if got := config("e2").RefusedChargers; len(got) != 0 {
+		t.Errorf("refused chargers of e2 = %v, want none", got)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chargeplane/chargeplane/cloud/postgres"
+	"github.com/chargeplane/chargeplane/cloud/site"
 )
 
 // Registry reads and writes the charger registry (charger_registry,
@@ -25,14 +26,44 @@ import (
 // A registry row's site is always its edge's site. Writers read the edge
 // row FOR SHARE before writing registry rows and AttachEdge updates it, so
 // the two serialise on the edge and never disagree.
+//
+// Rejecting a charger, or accepting or registering a rejected one, changes
+// what its edge pulls (site.Config's refused chargers): such writes take the
+// tenant's config lock first (site.LockTenant, before any edge row, as
+// cloud/site does), give the edge a new config version in the same
+// transaction and hint it after the commit.
 type Registry struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool  *pgxpool.Pool
+	now   func() time.Time
+	hints Notifier
 }
 
-// NewRegistry returns a Registry on pool; now stamps creations and updates.
-func NewRegistry(pool *pgxpool.Pool, now func() time.Time) *Registry {
-	return &Registry{pool: pool, now: now}
+// Notifier hears of edge config changes (cloud/hint's Publisher).
+type Notifier interface {
+	Notify(site.Change)
+}
+
+// NewRegistry returns a Registry on pool; now stamps creations and updates;
+// hints, when not nil, hears of the edges whose refused chargers changed.
+func NewRegistry(pool *pgxpool.Pool, now func() time.Time, hints Notifier) *Registry {
+	return &Registry{pool: pool, now: now, hints: hints}
+}
+
+func (g *Registry) notify(ch site.Change) {
+	if g.hints != nil && ch.Version != 0 {
+		g.hints.Notify(ch)
+	}
+}
+
+// refusalsChanged gives edges, whose refused chargers changed in tx, a new
+// config version.
+func refusalsChanged(ctx context.Context, tx pgx.Tx, tenantID string, edges []string) (site.Change, error) {
+	slices.Sort(edges)
+	ch, err := site.BumpEdges(ctx, tx, tenantID, slices.Compact(edges))
+	if err != nil {
+		return site.Change{}, fmt.Errorf("refused chargers changed: %w", err)
+	}
+	return ch, nil
 }
 
 // connectorsJSON aggregates a registry row's connectors (on alias r).
@@ -281,12 +312,14 @@ func sameRegistration(a, b Registration) bool {
 }
 
 // write stores regs (normalised, sites resolved, edges locked) in state and
-// says what it did to each. Rows that would not change are not written.
-func write(ctx context.Context, tx pgx.Tx, tenantID, state string, regs []Registration, now time.Time) ([]Outcome, error) {
+// says what it did to each, and which edges' refused chargers that changed.
+// Rows that would not change are not written.
+func write(ctx context.Context, tx pgx.Tx, tenantID, state string, regs []Registration, now time.Time) ([]Outcome, []string, error) {
 	old, err := existing(ctx, tx, tenantID, regs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var refusals []string
 	outcomes := make([]Outcome, len(regs))
 	b := &pgx.Batch{}
 	for i, r := range regs {
@@ -299,6 +332,9 @@ func write(ctx context.Context, tx pgx.Tx, tenantID, state string, regs []Regist
 			continue
 		default:
 			outcomes[i] = Updated
+		}
+		if (found && prev.State == StateRejected) != (state == StateRejected) {
+			refusals = append(refusals, r.EdgeID)
 		}
 		var site *string
 		if r.SiteID != "" {
@@ -338,10 +374,10 @@ func write(ctx context.Context, tx pgx.Tx, tenantID, state string, regs []Regist
 	}
 	if b.Len() > 0 {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return nil, fmt.Errorf("write registrations: %w", err)
+			return nil, nil, fmt.Errorf("write registrations: %w", err)
 		}
 	}
-	return outcomes, nil
+	return outcomes, refusals, nil
 }
 
 // Register creates or replaces a charger's registration, accepted; a
@@ -353,7 +389,11 @@ func (g *Registry) Register(ctx context.Context, tenantID string, r Registration
 		return Registered{}, false, errs[0]
 	}
 	r = r.Normalize()
+	var change site.Change
 	err = postgres.InTx(ctx, g.pool, func(tx pgx.Tx) error {
+		if err := site.LockTenant(ctx, tx, tenantID); err != nil {
+			return err
+		}
 		sites, err := edgeSites(ctx, tx, tenantID, []string{r.EdgeID})
 		if err != nil {
 			return err
@@ -365,8 +405,11 @@ func (g *Registry) Register(ctx context.Context, tenantID string, r Registration
 		if invalid != nil {
 			return invalid
 		}
-		outcomes, err := write(ctx, tx, tenantID, StateAccepted, []Registration{r}, stamp(g.now))
+		outcomes, refusals, err := write(ctx, tx, tenantID, StateAccepted, []Registration{r}, stamp(g.now))
 		if err != nil {
+			return err
+		}
+		if change, err = refusalsChanged(ctx, tx, tenantID, refusals); err != nil {
 			return err
 		}
 		created = outcomes[0] == Created
@@ -376,6 +419,7 @@ func (g *Registry) Register(ctx context.Context, tenantID string, r Registration
 	if err != nil {
 		return Registered{}, false, err
 	}
+	g.notify(change)
 	return c, created, nil
 }
 
@@ -393,8 +437,14 @@ func (g *Registry) Reject(ctx context.Context, tenantID, edgeID, chargerID strin
 }
 
 func (g *Registry) decide(ctx context.Context, tenantID, edgeID, chargerID, state string) (Registered, error) {
-	var c Registered
+	var (
+		c      Registered
+		change site.Change
+	)
 	err := postgres.InTx(ctx, g.pool, func(tx pgx.Tx) error {
+		if err := site.LockTenant(ctx, tx, tenantID); err != nil {
+			return err
+		}
 		sites, err := edgeSites(ctx, tx, tenantID, []string{edgeID})
 		if err != nil {
 			return err
@@ -413,6 +463,9 @@ func (g *Registry) decide(ctx context.Context, tenantID, edgeID, chargerID, stat
 		if err != nil {
 			return fmt.Errorf("%s charger %q: %w", state, chargerID, err)
 		}
+		// A registry row is accepted or rejected, so an update switched it
+		// between the two; a pending charger is refused only when rejected.
+		refused := tag.RowsAffected() == 1
 		if tag.RowsAffected() == 0 {
 			c, err = getCharger(ctx, tx, tenantID, edgeID, chargerID)
 			if err != nil {
@@ -429,18 +482,24 @@ func (g *Registry) decide(ctx context.Context, tenantID, edgeID, chargerID, stat
 				}
 				protocol = ""
 			}
-			var site *string
+			var siteID *string
 			if s := sites[edgeID]; s != "" {
-				site = &s
+				siteID = &s
 			}
 			ids := reportedVendorIDs(protocol, chargerID)
 			macs := []string{}
 			if _, err := tx.Exec(ctx, `INSERT INTO charger_registry (tenant_id, edge_id, charger_id, site_id, state, protocol, firmware,
 					bkv_gateway_id, bkv_socket_macs, ykc_pile_code, ocpp_identity, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
-				tenantID, edgeID, chargerID, site, state, protocol, c.Reported.Firmware,
+				tenantID, edgeID, chargerID, siteID, state, protocol, c.Reported.Firmware,
 				ids.BKVGatewayID, macs, ids.YKCPileCode, ids.OCPPIdentity, now); err != nil {
 				return fmt.Errorf("%s charger %q: %w", state, chargerID, err)
+			}
+			refused = state == StateRejected
+		}
+		if refused {
+			if change, err = refusalsChanged(ctx, tx, tenantID, []string{edgeID}); err != nil {
+				return err
 			}
 		}
 		c, err = getCharger(ctx, tx, tenantID, edgeID, chargerID)
@@ -449,6 +508,7 @@ func (g *Registry) decide(ctx context.Context, tenantID, edgeID, chargerID, stat
 	if err != nil {
 		return Registered{}, err
 	}
+	g.notify(change)
 	return c, nil
 }
 
@@ -463,8 +523,14 @@ func (g *Registry) Import(ctx context.Context, tenantID string, data []byte) (Im
 	if err != nil {
 		return ImportResult{}, err
 	}
-	var res ImportResult
+	var (
+		res    ImportResult
+		change site.Change
+	)
 	err = postgres.InTx(ctx, g.pool, func(tx pgx.Tx) error {
+		if err := site.LockTenant(ctx, tx, tenantID); err != nil {
+			return err
+		}
 		var edgeIDs []string
 		for _, r := range rows {
 			edgeIDs = append(edgeIDs, r.Registration.EdgeID)
@@ -495,8 +561,11 @@ func (g *Registry) Import(ctx context.Context, tenantID string, data []byte) (Im
 		slices.SortFunc(regs, func(a, b Registration) int {
 			return cmp.Or(strings.Compare(a.EdgeID, b.EdgeID), strings.Compare(a.ChargerID, b.ChargerID))
 		})
-		outcomes, err := write(ctx, tx, tenantID, StateAccepted, regs, stamp(g.now))
+		outcomes, refusals, err := write(ctx, tx, tenantID, StateAccepted, regs, stamp(g.now))
 		if err != nil {
+			return err
+		}
+		if change, err = refusalsChanged(ctx, tx, tenantID, refusals); err != nil {
 			return err
 		}
 		for _, o := range outcomes {
@@ -518,5 +587,6 @@ func (g *Registry) Import(ctx context.Context, tenantID string, data []byte) (Im
 		slices.SortStableFunc(errs, func(a, b RowError) int { return a.Line - b.Line })
 		return ImportResult{Errors: errs}, nil
 	}
+	g.notify(change)
 	return res, nil
 }

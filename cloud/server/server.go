@@ -180,7 +180,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, reg *prometheus.R
 	a, err := api.New(api.Deps{
 		Fleet: fleetStore, Presence: pres, Site: siteStore, Ledger: ledger.New(pool), Hints: hints,
 		Identity: ident, RateLimits: RateLimits(cfg),
-		Sites: fleet.NewSiteStore(pool, time.Now), Registry: fleet.NewRegistry(pool, time.Now),
+		Sites: fleet.NewSiteStore(pool, time.Now), Registry: fleet.NewRegistry(pool, time.Now, hints),
 		Commands: commands, Live: hub, Statuses: statuses, LiveHeartbeat: cfg.Live.Heartbeat,
 		DeviceLog: devicelog.New(pool),
 		Logger:    logger, Registerer: reg, Now: time.Now, Version: version,

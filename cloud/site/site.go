@@ -100,6 +100,9 @@ type Config struct {
 	// Tariff is nil when none was set.
 	Tariff *Tariff
 	Cards  []Card
+	// RefusedChargers are the ids of the chargers rejected at this edge
+	// (cloud/fleet's registry), sorted.
+	RefusedChargers []string
 }
 
 // Target is an edge that must hear of a change.

@@ -55,6 +55,40 @@ func nextVersion(ctx context.Context, tx pgx.Tx) (uint64, error) {
 	return uint64(v), nil //nolint:gosec // the sequence starts at 1.
 }
 
+// BumpEdges gives edgeIDs of tenantID a new config version inside the
+// caller's transaction, which holds the tenant lock (LockTenant), for a
+// change to what they pull that is written elsewhere (the chargers refused
+// at an edge, cloud/fleet). It returns the Change to hint; unknown ids are
+// ignored.
+func BumpEdges(ctx context.Context, tx pgx.Tx, tenantID string, edgeIDs []string) (Change, error) {
+	if len(edgeIDs) == 0 {
+		return Change{}, nil
+	}
+	v, err := nextVersion(ctx, tx)
+	if err != nil {
+		return Change{}, err
+	}
+	rows, err := tx.Query(ctx, `UPDATE edges SET config_version = $3
+		WHERE tenant_id = $1 AND edge_id = ANY($2) RETURNING edge_id, revoked_at IS NOT NULL`, tenantID, edgeIDs, int64(v)) //nolint:gosec // versions come from a bigint sequence.
+	if err != nil {
+		return Change{}, fmt.Errorf("bump config version: %w", err)
+	}
+	ch := Change{Version: v}
+	var (
+		edge    string
+		revoked bool
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&edge, &revoked}, func() error {
+		if !revoked {
+			ch.Edges = append(ch.Edges, Target{TenantID: tenantID, EdgeID: edge})
+		}
+		return nil
+	}); err != nil {
+		return Change{}, fmt.Errorf("bump config version: %w", err)
+	}
+	return ch, nil
+}
+
 // effectiveVersion is an edge's config version, on edges aliased e.
 const effectiveVersion = `greatest(e.config_version, coalesce((SELECT max(c.version) FROM cards c WHERE c.tenant_id = e.tenant_id), 0))`
 
@@ -505,7 +539,18 @@ func (s *Store) Config(ctx context.Context, tenantID, edgeID string, haveVersion
 		if err != nil {
 			return err
 		}
-		cfg.Cards, err = pgx.CollectRows(rows, scanCard)
+		if cfg.Cards, err = pgx.CollectRows(rows, scanCard); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT charger_id FROM charger_registry
+			WHERE edge_id = $1 AND state = 'rejected' ORDER BY charger_id`, edgeID)
+		if err != nil {
+			return err
+		}
+		refused, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if len(refused) > 0 {
+			cfg.RefusedChargers = refused
+		}
 		return err
 	})
 	if err != nil {

@@ -252,11 +252,15 @@ type SiteConfig struct {
 	// Strictly increases whenever anything below changes, balances included.
 	Version uint64 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
 	// "accept" or "reject": cards not in the list.
-	UnknownCards  string       `protobuf:"bytes,2,opt,name=unknown_cards,json=unknownCards,proto3" json:"unknown_cards,omitempty"`
-	Tariff        *Tariff      `protobuf:"bytes,3,opt,name=tariff,proto3" json:"tariff,omitempty"`
-	Cards         []*CardEntry `protobuf:"bytes,4,rep,name=cards,proto3" json:"cards,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UnknownCards string       `protobuf:"bytes,2,opt,name=unknown_cards,json=unknownCards,proto3" json:"unknown_cards,omitempty"`
+	Tariff       *Tariff      `protobuf:"bytes,3,opt,name=tariff,proto3" json:"tariff,omitempty"`
+	Cards        []*CardEntry `protobuf:"bytes,4,rep,name=cards,proto3" json:"cards,omitempty"`
+	// Chargers an operator rejected at this edge (FleetService.RejectCharger):
+	// the edge closes their connections and refuses them until they are
+	// accepted again. Pending (unreviewed) chargers are served.
+	RefusedChargers []string `protobuf:"bytes,5,rep,name=refused_chargers,json=refusedChargers,proto3" json:"refused_chargers,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SiteConfig) Reset() {
@@ -313,6 +317,13 @@ func (x *SiteConfig) GetTariff() *Tariff {
 func (x *SiteConfig) GetCards() []*CardEntry {
 	if x != nil {
 		return x.Cards
+	}
+	return nil
+}
+
+func (x *SiteConfig) GetRefusedChargers() []string {
+	if x != nil {
+		return x.RefusedChargers
 	}
 	return nil
 }
@@ -545,13 +556,14 @@ const file_chargeplane_v1_sync_proto_rawDesc = "" +
 	"\fhave_version\x18\x02 \x01(\x04R\vhaveVersion\"b\n" +
 	"\x12PullConfigResponse\x12\x18\n" +
 	"\achanged\x18\x01 \x01(\bR\achanged\x122\n" +
-	"\x06config\x18\x02 \x01(\v2\x1a.chargeplane.v1.SiteConfigR\x06config\"\xac\x01\n" +
+	"\x06config\x18\x02 \x01(\v2\x1a.chargeplane.v1.SiteConfigR\x06config\"\xd7\x01\n" +
 	"\n" +
 	"SiteConfig\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12#\n" +
 	"\runknown_cards\x18\x02 \x01(\tR\funknownCards\x12.\n" +
 	"\x06tariff\x18\x03 \x01(\v2\x16.chargeplane.v1.TariffR\x06tariff\x12/\n" +
-	"\x05cards\x18\x04 \x03(\v2\x19.chargeplane.v1.CardEntryR\x05cards\"\xa4\x01\n" +
+	"\x05cards\x18\x04 \x03(\v2\x19.chargeplane.v1.CardEntryR\x05cards\x12)\n" +
+	"\x10refused_chargers\x18\x05 \x03(\tR\x0frefusedChargers\"\xa4\x01\n" +
 	"\tCardEntry\x12\x17\n" +
 	"\acard_id\x18\x01 \x01(\tR\x06cardId\x12\x1f\n" +
 	"\vbalance_fen\x18\x02 \x01(\x03R\n" +
