@@ -32,6 +32,21 @@ type Authorizer interface {
 	Balance(cardID string) int64
 }
 
+// Admission says which chargers the site refuses (control.Book).
+type Admission interface {
+	Refused(chargerID string) bool
+}
+
+// refused reports whether deps refuse chargerID, logging and counting it.
+func refused(deps Deps, m sessionMetrics, protocol, chargerID string, log *slog.Logger) bool {
+	if deps.Admission == nil || !deps.Admission.Refused(chargerID) {
+		return false
+	}
+	m.frames.WithLabelValues(protocol, "refused").Inc()
+	log.Warn("charger refused: rejected by an operator; closing the connection", "charger_id", chargerID)
+	return true
+}
+
 // Deps are what every adapter needs.
 type Deps struct {
 	// Store records every event before the charger is acknowledged.
@@ -50,6 +65,9 @@ type Deps struct {
 	StoreTimeout time.Duration
 	// Authorizer decides card swipes and answers balance queries.
 	Authorizer Authorizer
+	// Admission, when set, refuses chargers an operator rejected: their
+	// connection is closed as soon as they identify themselves.
+	Admission Admission
 	// Registry receives every identified session, so commands reach it.
 	Registry *Registry
 	// FrameLog keeps each charger's recent raw frames (nil: none kept).
@@ -176,6 +194,8 @@ func disconnectOf(ctx context.Context, err error) *chargeplanev1.ChargerDisconne
 		d.Reason = "write_error"
 	case errors.Is(err, gateway.ErrReplaced):
 		d.Reason = "replaced"
+	case errors.Is(err, gateway.ErrRefused):
+		d.Reason = "refused"
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		d.Reason = "idle_timeout"
 	default:

@@ -111,13 +111,14 @@ type apPortState struct {
 //
 // Lock order: paceMu before mu; mu is never held across I/O.
 type ap3000Session struct {
-	a      *AP3000
-	c      *gateway.Conn
-	log    *slog.Logger
-	ctx    context.Context // the session's lifetime; ends when Serve returns
-	corr   *correlator[apCorrKey, *ap3000.Frame]
-	wg     sync.WaitGroup // card-start goroutines
-	isGone atomic.Bool    // replaced by a newer connection
+	a         *AP3000
+	c         *gateway.Conn
+	log       *slog.Logger
+	ctx       context.Context // the session's lifetime; ends when Serve returns
+	corr      *correlator[apCorrKey, *ap3000.Frame]
+	wg        sync.WaitGroup // card-start goroutines
+	isGone    atomic.Bool    // replaced by a newer connection
+	isRefused atomic.Bool    // the site refuses the charger
 
 	// Set once by the read loop before the session is attached.
 	phy       ap3000.PhysicalID
@@ -155,8 +156,11 @@ func (a *AP3000) Serve(ctx context.Context, c *gateway.Conn) (err error) {
 
 	reader := frameReader{protocol: protoAP3000, split: ap3000.Split, deps: a.deps, metrics: a.metrics, log: s.log}
 	err = reader.run(ctx, c, func(frame []byte) error { return s.handle(sctx, frame) })
-	if s.isGone.Load() {
+	switch {
+	case s.isGone.Load():
 		return gateway.ErrReplaced
+	case s.isRefused.Load():
+		return gateway.ErrRefused
 	}
 	return err
 }
@@ -187,6 +191,9 @@ func (s *ap3000Session) handle(ctx context.Context, raw []byte) error {
 	now := a.deps.Now()
 	var evs []*chargeplanev1.Event
 	if s.chargerID == "" {
+		if refused(a.deps, a.metrics, protoAP3000, f.PhysicalID.String(), s.log) {
+			return gateway.ErrRefused
+		}
 		s.phy = f.PhysicalID
 		s.chargerID = f.PhysicalID.String()
 		s.c.ChargerID = s.chargerID
@@ -621,5 +628,11 @@ func (s *ap3000Session) notifyStatus(f *ap3000.Frame) {
 // replaced closes the connection because the device connected again.
 func (s *ap3000Session) replaced() {
 	s.isGone.Store(true)
+	_ = s.c.Close()
+}
+
+// refused closes the connection because the site refuses the device.
+func (s *ap3000Session) refused() {
+	s.isRefused.Store(true)
 	_ = s.c.Close()
 }

@@ -150,6 +150,7 @@ type bkvSession struct {
 	replies     *correlator[bkvReplyKey, bkv.Message]
 	nextMsgID   atomic.Uint32
 	wasReplaced atomic.Bool
+	wasRefused  atomic.Bool
 
 	mu           sync.Mutex
 	ports        map[uint32]*bkvPort
@@ -191,10 +192,19 @@ func (a *BKV) Serve(ctx context.Context, c *gateway.Conn) (err error) {
 
 	reader := frameReader{protocol: protoBKV, split: bkv.Split, deps: a.deps, metrics: a.metrics, log: s.log}
 	err = reader.run(ctx, c, func(frame []byte) error { return s.handle(ctx, frame) })
-	if s.wasReplaced.Load() {
+	switch {
+	case s.wasReplaced.Load():
 		return gateway.ErrReplaced
+	case s.wasRefused.Load():
+		return gateway.ErrRefused
 	}
 	return err
+}
+
+// refused closes this connection because the site refuses the gateway.
+func (s *bkvSession) refused() {
+	s.wasRefused.Store(true)
+	_ = s.c.Close()
 }
 
 // replaced closes this connection because the gateway connected again.
@@ -222,6 +232,9 @@ func (s *bkvSession) handle(ctx context.Context, raw []byte) error {
 	var evs []*chargeplanev1.Event
 	now := a.deps.Now()
 	if s.chargerID == "" {
+		if refused(a.deps, a.metrics, protoBKV, f.GatewayID.String(), s.log) {
+			return gateway.ErrRefused
+		}
 		s.gatewayID = f.GatewayID
 		s.chargerID = f.GatewayID.String()
 		s.c.ChargerID = s.chargerID

@@ -66,7 +66,8 @@ type bkvHarness struct {
 	frames *framelog.Log
 }
 
-func startBKV(t *testing.T) *bkvHarness {
+// startBKV runs a BKV gateway on a fresh store; opts change its Deps.
+func startBKV(t *testing.T, opts ...func(*Deps)) *bkvHarness {
 	t.Helper()
 	logs := &logBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -84,7 +85,11 @@ func startBKV(t *testing.T) *bkvHarness {
 	now := func() time.Time { return time.Date(2020, 7, 30, 8, 45, 45, 0, time.UTC) }
 	reg := prometheus.NewRegistry()
 	frames := framelog.New(framelog.DefaultConfig())
-	a := NewBKV(Deps{Store: st, Now: now, Location: shanghai, Logger: logger, Registerer: reg, MaxGarbage: 512, FrameLog: frames})
+	deps := Deps{Store: st, Now: now, Location: shanghai, Logger: logger, Registerer: reg, MaxGarbage: 512, FrameLog: frames}
+	for _, o := range opts {
+		o(&deps)
+	}
+	a := NewBKV(deps)
 	gcfg := gateway.DefaultConfig()
 	gcfg.Addr = "127.0.0.1:0"
 	gcfg.ShutdownTimeout = time.Second

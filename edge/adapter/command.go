@@ -18,6 +18,8 @@ type commander interface {
 	do(ctx context.Context, cmd command.Command) (command.Result, error)
 	// replaced closes the session because the charger connected again.
 	replaced()
+	// refused closes the session because the site refuses the charger.
+	refused()
 }
 
 // Registry knows the live session of every connected charger, so commands
@@ -55,6 +57,23 @@ func (r *Registry) attach(chargerID, protocol string, s commander) {
 	if old != nil && old != s {
 		old.replaced()
 	}
+}
+
+// Refuse closes the live sessions of chargerIDs (control.Refuser) and
+// returns how many it closed.
+func (r *Registry) Refuse(chargerIDs []string) int {
+	var closing []commander
+	r.mu.Lock()
+	for _, id := range chargerIDs {
+		if ls, ok := r.sessions[id]; ok {
+			closing = append(closing, ls.c)
+		}
+	}
+	r.mu.Unlock()
+	for _, c := range closing {
+		c.refused()
+	}
+	return len(closing)
 }
 
 // detach forgets s if it is still chargerID's live session.

@@ -164,7 +164,7 @@ func Run(ctx context.Context, cfg Config, version string, logger *slog.Logger, r
 	// stored) into the book (sessions, billing) into the store.
 	state := station.New(book, time.Now, reg)
 	deps := adapter.Deps{
-		Store: state, Authorizer: book,
+		Store: state, Authorizer: book, Admission: book,
 		Now: time.Now, Location: loc, Logger: log, Registerer: reg,
 		CommandTimeout: cfg.Commands.Timeout,
 		CommandRetries: cfg.Commands.Retries,

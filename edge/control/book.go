@@ -90,6 +90,14 @@ type Executor interface {
 	Do(ctx context.Context, chargerID, protocol string, cmd command.Command) (command.Result, error)
 }
 
+// Refuser closes the live connections of the given chargers. An Executor
+// that is also a Refuser (the adapter Registry) hears of the chargers a new
+// site config refuses, so a charger rejected while connected is cut off at
+// once rather than at its next connection.
+type Refuser interface {
+	Refuse(chargerIDs []string) int
+}
+
 // OpenSession is a session the edge has seen start and not yet end.
 type OpenSession struct {
 	ChargerID  string    `json:"charger_id"`
@@ -392,6 +400,15 @@ func (b *Book) Balance(cardID string) int64 {
 	return card.balance - b.debitByCard[cardKey(cardID)]
 }
 
+// Refused reports whether the site config in force refuses chargerID: an
+// operator rejected it in the cloud. Adapters close such a charger's
+// connection as soon as it identifies itself.
+func (b *Book) Refused(chargerID string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cache.refused[chargerID]
+}
+
 // ConfigVersion is the version of the SiteConfig in force (0: the fallback).
 func (b *Book) ConfigVersion() uint64 {
 	b.mu.Lock()
@@ -440,7 +457,12 @@ func (b *Book) ApplyConfig(ctx context.Context, cfg *chargeplanev1.SiteConfig) e
 	}
 	b.mu.Unlock()
 	b.log.Info("site config applied", "version", cfg.GetVersion(), "cards", len(cfg.GetCards()),
-		"tariff", c.tariff.GetId(), "debits_included", len(covered))
+		"tariff", c.tariff.GetId(), "debits_included", len(covered), "refused_chargers", len(cfg.GetRefusedChargers()))
+	if r, ok := b.executor().(Refuser); ok && len(cfg.GetRefusedChargers()) > 0 {
+		if n := r.Refuse(cfg.GetRefusedChargers()); n > 0 {
+			b.log.Warn("closed the connections of refused chargers", "count", n)
+		}
+	}
 	return nil
 }
 

@@ -780,3 +780,52 @@ func TestBookSessionOpenedAndEndedInOneAppend(t *testing.T) {
 		t.Fatalf("%d open sessions stored", n)
 	}
 }
+
+// refusingExec is an Executor and Refuser recording what it was told to refuse.
+type refusingExec struct {
+	mu      sync.Mutex
+	refused [][]string
+}
+
+func (r *refusingExec) Do(context.Context, string, string, command.Command) (command.Result, error) {
+	return command.Result{}, errors.New("not used")
+}
+
+func (r *refusingExec) Refuse(ids []string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refused = append(r.refused, ids)
+	return len(ids)
+}
+
+// TestBookRefusedChargers: a config's refused chargers are refused at once
+// (the Refuser hears of them), survive a restart, and a newer config without
+// them lets them in again.
+func TestBookRefusedChargers(t *testing.T) {
+	e := mustBook(t, BookConfig{Fallback: DefaultAuthConfig(), Tariff: flatConfig(1)})
+	ex := &refusingExec{}
+	e.book.SetExecutor(ex)
+	ctx := context.Background()
+	if e.book.Refused("gw1") {
+		t.Fatal("fallback config refuses gw1")
+	}
+	if err := e.book.ApplyConfig(ctx, &chargeplanev1.SiteConfig{Version: 2, RefusedChargers: []string{"gw1", "gw2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !e.book.Refused("gw1") || !e.book.Refused("gw2") || e.book.Refused("gw3") {
+		t.Errorf("Refused gw1 %v gw2 %v gw3 %v, want true true false", e.book.Refused("gw1"), e.book.Refused("gw2"), e.book.Refused("gw3"))
+	}
+	if got := fmt.Sprint(ex.refused); got != "[[gw1 gw2]]" {
+		t.Errorf("refuser was told %s, want [[gw1 gw2]]", got)
+	}
+	e.restart()
+	if !e.book.Refused("gw1") {
+		t.Error("after restart gw1 is no longer refused")
+	}
+	if err := e.book.ApplyConfig(ctx, &chargeplanev1.SiteConfig{Version: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if e.book.Refused("gw1") {
+		t.Error("gw1 still refused after a config without it")
+	}
+}

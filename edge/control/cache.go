@@ -28,6 +28,7 @@ type cardCache struct {
 	cards         map[string]cacheCard // by lowercase card id
 	byUser        map[string]string    // user id → lowercase card id (the smallest, if several)
 	tariff        *chargeplanev1.Tariff
+	refused       map[string]bool // charger ids an operator rejected (nil: none)
 }
 
 // cardKey is the form card ids are compared in: BKV reports lowercase hex,
@@ -90,6 +91,12 @@ func siteCache(cfg *chargeplanev1.SiteConfig, fallbackTariff *chargeplanev1.Tari
 				c.byUser[u] = id
 			}
 		}
+	}
+	for _, id := range cfg.GetRefusedChargers() {
+		if c.refused == nil {
+			c.refused = map[string]bool{}
+		}
+		c.refused[id] = true
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("site config version %d: %w", cfg.GetVersion(), err)

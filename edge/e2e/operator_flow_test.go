@@ -26,7 +26,8 @@ import (
 // the operator accepts it, starts a charge through CommandService, and the
 // session the device ran appears in history with the device's energy, while
 // the live stream delivered the connector's status changes and the
-// command's progress.
+// command's progress. Rejected afterwards, the charger is cut off by its
+// edge.
 func TestOperatorFlow(t *testing.T) {
 	const (
 		tenant = "tenant-flow"
@@ -215,4 +216,26 @@ func TestOperatorFlow(t *testing.T) {
 		return charging && after && accepted
 	})
 	t.Logf("session %s: %d mWh over %d s, command %s accepted; %d live updates", done.SessionRef, done.EnergyMWh(), done.Duration, commandID, len(updates))
+
+	// The operator rejects the charger: its edge hears of it (config hint,
+	// pull) and closes its connection, and the charger's operation log in
+	// the cloud says why.
+	if _, err := fleet.RejectCharger(ctx, connect.NewRequest(&chargeplanev1.RejectChargerRequest{EdgeId: edgeID, ChargerId: charger})); err != nil {
+		t.Fatalf("reject charger: %v", err)
+	}
+	chargers := chargeplanev1connect.NewChargerServiceClient(hc, cloud.URL, op)
+	waitUntil(t, 20*time.Second, "the edge closing the rejected charger's connection", func() bool {
+		res, err := chargers.ListChargerEvents(ctx, connect.NewRequest(&chargeplanev1.ListChargerEventsRequest{
+			EdgeId: edgeID, ChargerId: charger, Kinds: []string{"charger_disconnected"}, PageSize: 10,
+		}))
+		if err != nil {
+			t.Fatalf("list charger events: %v", err)
+		}
+		for _, e := range res.Msg.GetEvents() {
+			if e.GetEvent().GetChargerDisconnected().GetReason() == "refused" {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -20,6 +20,10 @@ var ErrWrite = errors.New("write to charger failed")
 // ErrReplaced marks a session closed because the same charger connected again.
 var ErrReplaced = errors.New("replaced by a newer connection")
 
+// ErrRefused marks a session closed because the site config refuses the
+// charger (an operator rejected it).
+var ErrRefused = errors.New("charger refused: rejected by an operator")
+
 // Conn is one charger connection as the adapters see it: reads return the
 // sniffed prefix first, each read waits at most the idle timeout and each
 // write at most the write timeout. Writes are serialised, so a command sender

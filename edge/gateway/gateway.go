@@ -409,6 +409,8 @@ func reasonOf(err error) string {
 		return "write_error"
 	case errors.Is(err, ErrReplaced):
 		return "replaced"
+	case errors.Is(err, ErrRefused):
+		return "refused"
 	default:
 		return "error"
 	}
