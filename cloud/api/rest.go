@@ -207,15 +207,7 @@ func (h *REST) listChargerEvents(_ http.ResponseWriter, r *http.Request) (proto.
 	if err != nil {
 		return nil, err
 	}
-	size, err := q.int32("page_size")
-	if err != nil {
-		return nil, err
-	}
-	from, err := q.time("from")
-	if err != nil {
-		return nil, err
-	}
-	to, err := q.time("to")
+	size, from, to, err := q.timePage()
 	if err != nil {
 		return nil, err
 	}
@@ -319,15 +311,7 @@ func (h *REST) listSessions(_ http.ResponseWriter, r *http.Request) (proto.Messa
 	if err != nil {
 		return nil, err
 	}
-	size, err := q.int32("page_size")
-	if err != nil {
-		return nil, err
-	}
-	from, err := q.time("from")
-	if err != nil {
-		return nil, err
-	}
-	to, err := q.time("to")
+	size, from, to, err := q.timePage()
 	if err != nil {
 		return nil, err
 	}
@@ -442,6 +426,20 @@ func (q restValues) time(name string) (*timestamppb.Timestamp, error) {
 		return nil, &FieldError{Field: name, Reason: fmt.Sprintf("must be an RFC 3339 time such as 2026-05-01T08:00:00Z, got %q", s)}
 	}
 	return timestamppb.New(t), nil
+}
+
+// timePage reads the page_size, from and to parameters of a time-ranged list.
+func (q restValues) timePage() (size int32, from, to *timestamppb.Timestamp, err error) {
+	if size, err = q.int32("page_size"); err != nil {
+		return 0, nil, nil, err
+	}
+	if from, err = q.time("from"); err != nil {
+		return 0, nil, nil, err
+	}
+	if to, err = q.time("to"); err != nil {
+		return 0, nil, nil, err
+	}
+	return size, from, to, nil
 }
 
 // connectorStatus reads an optional status filter: "charging" or

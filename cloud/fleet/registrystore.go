@@ -465,7 +465,7 @@ func (g *Registry) decide(ctx context.Context, tenantID, edgeID, chargerID, stat
 		}
 		// A registry row is accepted or rejected, so an update switched it
 		// between the two; a pending charger is refused only when rejected.
-		refused := tag.RowsAffected() == 1
+		refusalChanged := tag.RowsAffected() == 1
 		if tag.RowsAffected() == 0 {
 			c, err = getCharger(ctx, tx, tenantID, edgeID, chargerID)
 			if err != nil {
@@ -495,9 +495,9 @@ func (g *Registry) decide(ctx context.Context, tenantID, edgeID, chargerID, stat
 				ids.BKVGatewayID, macs, ids.YKCPileCode, ids.OCPPIdentity, now); err != nil {
 				return fmt.Errorf("%s charger %q: %w", state, chargerID, err)
 			}
-			refused = state == StateRejected
+			refusalChanged = state == StateRejected
 		}
-		if refused {
+		if refusalChanged {
 			if change, err = refusalsChanged(ctx, tx, tenantID, []string{edgeID}); err != nil {
 				return err
 			}

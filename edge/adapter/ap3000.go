@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -111,14 +110,13 @@ type apPortState struct {
 //
 // Lock order: paceMu before mu; mu is never held across I/O.
 type ap3000Session struct {
-	a         *AP3000
-	c         *gateway.Conn
-	log       *slog.Logger
-	ctx       context.Context // the session's lifetime; ends when Serve returns
-	corr      *correlator[apCorrKey, *ap3000.Frame]
-	wg        sync.WaitGroup // card-start goroutines
-	isGone    atomic.Bool    // replaced by a newer connection
-	isRefused atomic.Bool    // the site refuses the charger
+	a        *AP3000
+	c        *gateway.Conn
+	log      *slog.Logger
+	ctx      context.Context // the session's lifetime; ends when Serve returns
+	corr     *correlator[apCorrKey, *ap3000.Frame]
+	wg       sync.WaitGroup // card-start goroutines
+	closedBy ending         // closed from outside: replaced or refused
 
 	// Set once by the read loop before the session is attached.
 	phy       ap3000.PhysicalID
@@ -156,13 +154,7 @@ func (a *AP3000) Serve(ctx context.Context, c *gateway.Conn) (err error) {
 
 	reader := frameReader{protocol: protoAP3000, split: ap3000.Split, deps: a.deps, metrics: a.metrics, log: s.log}
 	err = reader.run(ctx, c, func(frame []byte) error { return s.handle(sctx, frame) })
-	switch {
-	case s.isGone.Load():
-		return gateway.ErrReplaced
-	case s.isRefused.Load():
-		return gateway.ErrRefused
-	}
-	return err
+	return s.closedBy.or(err)
 }
 
 // handle processes one unit from the stream: decode, store, reply.
@@ -625,14 +617,4 @@ func (s *ap3000Session) notifyStatus(f *ap3000.Frame) {
 	}
 }
 
-// replaced closes the connection because the device connected again.
-func (s *ap3000Session) replaced() {
-	s.isGone.Store(true)
-	_ = s.c.Close()
-}
-
-// refused closes the connection because the site refuses the device.
-func (s *ap3000Session) refused() {
-	s.isRefused.Store(true)
-	_ = s.c.Close()
-}
+func (s *ap3000Session) end(why error) { s.closedBy.end(s.c, why) }

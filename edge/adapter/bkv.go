@@ -146,11 +146,10 @@ type bkvSession struct {
 
 	// life ends when the session does, so commands waiting for a reply
 	// give up at once.
-	life        context.Context
-	replies     *correlator[bkvReplyKey, bkv.Message]
-	nextMsgID   atomic.Uint32
-	wasReplaced atomic.Bool
-	wasRefused  atomic.Bool
+	life      context.Context
+	replies   *correlator[bkvReplyKey, bkv.Message]
+	nextMsgID atomic.Uint32
+	closedBy  ending // closed from outside: replaced or refused
 
 	mu           sync.Mutex
 	ports        map[uint32]*bkvPort
@@ -192,26 +191,10 @@ func (a *BKV) Serve(ctx context.Context, c *gateway.Conn) (err error) {
 
 	reader := frameReader{protocol: protoBKV, split: bkv.Split, deps: a.deps, metrics: a.metrics, log: s.log}
 	err = reader.run(ctx, c, func(frame []byte) error { return s.handle(ctx, frame) })
-	switch {
-	case s.wasReplaced.Load():
-		return gateway.ErrReplaced
-	case s.wasRefused.Load():
-		return gateway.ErrRefused
-	}
-	return err
+	return s.closedBy.or(err)
 }
 
-// refused closes this connection because the site refuses the gateway.
-func (s *bkvSession) refused() {
-	s.wasRefused.Store(true)
-	_ = s.c.Close()
-}
-
-// replaced closes this connection because the gateway connected again.
-func (s *bkvSession) replaced() {
-	s.wasReplaced.Store(true)
-	_ = s.c.Close()
-}
+func (s *bkvSession) end(why error) { s.closedBy.end(s.c, why) }
 
 // handle processes one complete frame: decode, store, reply.
 func (s *bkvSession) handle(ctx context.Context, raw []byte) error {

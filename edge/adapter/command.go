@@ -7,19 +7,39 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chargeplane/chargeplane/edge/command"
+	"github.com/chargeplane/chargeplane/edge/gateway"
 	chargeplanev1 "github.com/chargeplane/chargeplane/proto/gen/chargeplane/v1"
 )
 
 // commander is a live session that can carry commands to its charger.
 type commander interface {
 	do(ctx context.Context, cmd command.Command) (command.Result, error)
-	// replaced closes the session because the charger connected again.
-	replaced()
-	// refused closes the session because the site refuses the charger.
-	refused()
+	// end closes the session from outside for why (gateway.ErrReplaced,
+	// gateway.ErrRefused), which its Serve then returns.
+	end(why error)
+}
+
+// ending is why a session was closed from outside; the first reason wins.
+type ending struct {
+	why atomic.Pointer[error]
+}
+
+// end records why and closes c.
+func (e *ending) end(c *gateway.Conn, why error) {
+	e.why.CompareAndSwap(nil, &why)
+	_ = c.Close()
+}
+
+// or returns the recorded reason, or err (the read loop's) when there is none.
+func (e *ending) or(err error) error {
+	if why := e.why.Load(); why != nil {
+		return *why
+	}
+	return err
 }
 
 // Registry knows the live session of every connected charger, so commands
@@ -55,7 +75,7 @@ func (r *Registry) attach(chargerID, protocol string, s commander) {
 	r.sessions[chargerID] = liveSession{c: s, protocol: protocol}
 	r.mu.Unlock()
 	if old != nil && old != s {
-		old.replaced()
+		old.end(gateway.ErrReplaced)
 	}
 }
 
@@ -71,7 +91,7 @@ func (r *Registry) Refuse(chargerIDs []string) int {
 	}
 	r.mu.Unlock()
 	for _, c := range closing {
-		c.refused()
+		c.end(gateway.ErrRefused)
 	}
 	return len(closing)
 }
