@@ -1,8 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -53,9 +56,11 @@ func (s *Store) commitLoop() {
 
 // commitGroup writes one group: acknowledgements, synced marks and
 // compactions first (they were queued before this group's events had seqs,
-// so they must not touch them), then the writes in as few transactions as
-// Badger allows, each write whole in one transaction and each transaction
-// carrying meta/seq, then one sync. Every request gets the group's result.
+// so they must not touch them), then the writes, all in one Badger
+// transaction unless Badger's limits need more, each write whole in one
+// transaction and each transaction holding events carrying meta/seq. Each
+// transaction's changes are in the journal, synced, before it is committed
+// (splitTxn.commit). Every request gets the group's result.
 func (s *Store) commitGroup(group []*request) {
 	if s.failed != nil {
 		reply(group, s.failed)
@@ -81,25 +86,24 @@ func (s *Store) commitGroup(group []*request) {
 		}
 	}
 
-	deleted, ackedTo, err := s.deleteUpTo(ackUpTo)
+	st := s.newSplitTxn("group")
+	deleted, ackedTo, err := s.deleteUpTo(st, ackUpTo)
 	var marked, sessions, removed int64
 	if err == nil {
-		marked, err = s.markSynced(marks)
+		marked, err = s.markSynced(st, marks)
 	}
 	if err == nil && compacts {
-		removed, err = s.compactGroup(group)
+		removed, err = s.compactGroup(st, group)
 	}
 	if err == nil {
-		sessions, err = s.writeGroup(group)
+		sessions, err = s.writeGroup(st, group)
 	}
-	if err == nil && s.cfg.Durable {
-		if serr := s.db.Sync(); serr != nil {
-			err = fmt.Errorf("sync: %w", serr)
-		} else if serr := s.wals.syncRotated(); serr != nil {
-			err = fmt.Errorf("sync rotated memtable log: %w", serr)
-		}
+	if err == nil {
+		err = st.commit()
 	}
 	if err != nil {
+		st.discard()
+		s.jnl.reset()
 		s.failed = fmt.Errorf("%w: %w", ErrFailed, err)
 		s.logger.Error("store write failed; no more writes until restart", "err", err)
 		reply(group, s.failed)
@@ -130,52 +134,36 @@ func reply(group []*request, err error) {
 }
 
 // writeGroup assigns seqs to the group's events in order and writes every
-// write request, starting a new transaction whenever the next request would
-// not fit in Badger's limits, so that each request lands whole in one
+// write request into st, so that each request lands whole in one
 // transaction. Each transaction that holds events sets meta/seq to its last
-// seq. lastSeq advances even if a commit fails: a seq that may have reached
-// the disk is never handed out again. It returns how many sessions it entered
-// in the ledger.
-func (s *Store) writeGroup(group []*request) (sessions int64, err error) {
+// seq when it is committed. lastSeq advances even if a commit fails: a seq
+// that may have reached the disk is never handed out again. It returns how
+// many sessions it entered in the ledger.
+func (s *Store) writeGroup(st *splitTxn, group []*request) (sessions int64, err error) {
 	next := s.lastSeq.Load() + 1
-	var (
-		txn         *badger.Txn
-		size, count int64
-		seqs        bool // txn holds events: meta/seq must be set
-	)
-	commit := func() error {
-		if txn == nil {
+	seqs := false // the open transaction holds events: meta/seq must be set
+	st.reserve(metaSeqEntrySize, 1)
+	st.seal = func(txn *badger.Txn) error {
+		if !seqs {
 			return nil
 		}
-		defer txn.Discard()
+		seqs = false
 		last := next - 1
-		if seqs {
-			s.lastSeq.Store(last)
-			if err := txn.Set([]byte(keySeq), encodeUint64(last)); err != nil {
-				return fmt.Errorf("set %s: %w", keySeq, err)
-			}
+		s.lastSeq.Store(last)
+		if err := s.set(txn, []byte(keySeq), encodeUint64(last)); err != nil {
+			return fmt.Errorf("set %s: %w", keySeq, err)
 		}
-		if err := txn.Commit(); err != nil {
-			return fmt.Errorf("commit writes up to seq %d: %w", last, err)
-		}
-		txn = nil
 		return nil
 	}
 	for _, r := range group {
 		if r.kind != reqWrite {
 			continue
 		}
-		if txn != nil && (size+r.size+metaSeqEntrySize >= s.maxTxnSize || count+r.count+1 >= s.maxTxnCount) {
-			if err := commit(); err != nil {
-				return sessions, err
-			}
-		}
-		if txn == nil {
-			txn = s.db.NewTransaction(true)
-			size, count, seqs = 0, 0, false
+		txn, err := st.room(r.size, r.count)
+		if err != nil {
+			return sessions, err
 		}
 		if err := s.writeRequest(txn, r, next); err != nil {
-			txn.Discard()
 			return sessions, err
 		}
 		if len(r.vals) > 0 {
@@ -184,10 +172,8 @@ func (s *Store) writeGroup(group []*request) (sessions int64, err error) {
 			seqs = true
 		}
 		sessions += int64(len(r.sessions()))
-		size += r.size
-		count += r.count
 	}
-	return sessions, commit()
+	return sessions, nil
 }
 
 // writeRequest adds one write request to txn, its first event at seq first:
@@ -199,13 +185,13 @@ func (s *Store) writeRequest(txn *badger.Txn, r *request, first uint64) error {
 	for i, v := range r.vals {
 		seq := first + uint64(i)
 		r.vals[i] = appendSeq(v, seq)
-		if err := txn.Set(outboxKey(seq), r.vals[i]); err != nil {
+		if err := s.set(txn, outboxKey(seq), r.vals[i]); err != nil {
 			return fmt.Errorf("set event %d: %w", seq, err)
 		}
 	}
 	for _, se := range r.sessions() {
 		seq := first + uint64(se.index)
-		if err := txn.Set(ledgerKey(seq), r.vals[se.index]); err != nil {
+		if err := s.set(txn, ledgerKey(seq), r.vals[se.index]); err != nil {
 			return fmt.Errorf("set ledger %d: %w", seq, err)
 		}
 		if se.ref == nil {
@@ -224,17 +210,17 @@ func (s *Store) writeRequest(txn *badger.Txn, r *request, first uint64) error {
 				"seq", seq, "recorded_seq", prev)
 			continue
 		}
-		if err := txn.Set(se.ref, encodeUint64(seq)); err != nil {
+		if err := s.set(txn, se.ref, encodeUint64(seq)); err != nil {
 			return fmt.Errorf("set session ref of %d: %w", seq, err)
 		}
 	}
 	for _, kv := range r.puts() {
-		if err := txn.Set(kv.Key, kv.Value); err != nil {
+		if err := s.set(txn, kv.Key, kv.Value); err != nil {
 			return fmt.Errorf("set %q: %w", kv.Key, err)
 		}
 	}
 	for _, k := range r.dels() {
-		if err := txn.Delete(k); err != nil {
+		if err := s.del(txn, k); err != nil {
 			return fmt.Errorf("delete %q: %w", k, err)
 		}
 	}
@@ -264,15 +250,13 @@ func txnSeq(txn *badger.Txn, key []byte) (seq uint64, found bool, err error) {
 // clock, skipping seqs that are not in the ledger (unknown or already
 // synced). Each seq moves in one transaction; transactions are split to stay
 // within Badger's limits.
-func (s *Store) markSynced(seqs []uint64) (marked int64, err error) {
+func (s *Store) markSynced(st *splitTxn, seqs []uint64) (marked int64, err error) {
 	if len(seqs) == 0 {
 		return 0, nil
 	}
 	slices.Sort(seqs)
 	seqs = slices.Compact(seqs)
 	at := encodeUint64(uint64(s.now().UnixNano()))
-	st := s.newSplitTxn("synced marks")
-	defer st.discard()
 	for _, seq := range seqs {
 		item, err := st.txn().Get(ledgerKey(seq))
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -290,24 +274,22 @@ func (s *Store) markSynced(seqs []uint64) (marked int64, err error) {
 		if err != nil {
 			return marked, err
 		}
-		if err := txn.Set(syncedKey(seq), val); err != nil {
+		if err := s.set(txn, syncedKey(seq), val); err != nil {
 			return marked, fmt.Errorf("set synced %d: %w", seq, err)
 		}
-		if err := txn.Delete(ledgerKey(seq)); err != nil {
+		if err := s.del(txn, ledgerKey(seq)); err != nil {
 			return marked, fmt.Errorf("delete ledger %d: %w", seq, err)
 		}
 		marked++
 	}
-	return marked, st.commit()
+	return marked, nil
 }
 
 // compactGroup deletes the synced/ entries the group's compaction requests
 // name, with their ref index entries when those still point at them, and
 // sets each request's removed count. Entries already gone are skipped, so a
 // compaction racing another is harmless.
-func (s *Store) compactGroup(group []*request) (removed int64, err error) {
-	st := s.newSplitTxn("compaction")
-	defer st.discard()
+func (s *Store) compactGroup(st *splitTxn, group []*request) (removed int64, err error) {
 	per := entrySize(syncedKeyLen, 0)
 	for _, r := range group {
 		if r.kind != reqCompact {
@@ -323,7 +305,7 @@ func (s *Store) compactGroup(group []*request) (removed int64, err error) {
 			if err != nil {
 				return removed, err
 			}
-			if err := txn.Delete(syncedKey(c.seq)); err != nil {
+			if err := s.del(txn, syncedKey(c.seq)); err != nil {
 				return removed, fmt.Errorf("delete synced %d: %w", c.seq, err)
 			}
 			if c.ref != nil {
@@ -332,7 +314,7 @@ func (s *Store) compactGroup(group []*request) (removed int64, err error) {
 					return removed, err
 				}
 				if found && ref == c.seq {
-					if err := txn.Delete(c.ref); err != nil {
+					if err := s.del(txn, c.ref); err != nil {
 						return removed, fmt.Errorf("delete session ref of %d: %w", c.seq, err)
 					}
 				}
@@ -341,17 +323,29 @@ func (s *Store) compactGroup(group []*request) (removed int64, err error) {
 			removed++
 		}
 	}
-	return removed, st.commit()
+	return removed, nil
 }
 
 // splitTxn is a write spread over as many Badger transactions as Badger's
-// size and count limits need: marks and compactions may touch more entries
-// than one transaction holds. Each entry's changes stay in one transaction.
+// size and count limits need: a group usually fits in one, but marks,
+// compactions and acknowledgements may touch more entries than one holds.
+// Each entry's changes stay in one transaction.
+//
+// Committing a transaction first writes and syncs the journal record of its
+// changes (journal.commit), then commits it to Badger: Badger never holds a
+// change the journal lacks, so replaying the journal after a crash ends in
+// the state after a whole transaction, never in a mix of a lost transaction
+// and an older value (journal.go).
 type splitTxn struct {
 	s           *Store
 	what        string // for errors: "commit <what>"
 	t           *badger.Txn
 	size, count int64
+	// resSize and resCount are kept free in every transaction for seal.
+	resSize, resCount int64
+	// seal, if set, adds its last changes to a transaction before it is
+	// committed.
+	seal func(txn *badger.Txn) error
 }
 
 func (s *Store) newSplitTxn(what string) *splitTxn { return &splitTxn{s: s, what: what} }
@@ -365,17 +359,19 @@ func (st *splitTxn) txn() *badger.Txn {
 	return st.t
 }
 
+// reserve keeps size bytes and n changes free in every transaction from now
+// on, for seal.
+func (st *splitTxn) reserve(size, n int64) { st.resSize, st.resCount = size, n }
+
 // room makes space for an entry of size bytes and n changes, committing the
 // current transaction and opening the next when it would not fit, and
 // returns the transaction to write them in.
 func (st *splitTxn) room(size, n int64) (*badger.Txn, error) {
 	txn := st.txn()
-	if st.size+size >= st.s.maxTxnSize || st.count+n >= st.s.maxTxnCount {
-		if err := txn.Commit(); err != nil {
-			st.t = nil
-			return nil, fmt.Errorf("commit %s: %w", st.what, err)
+	if st.count > 0 && (st.size+size+st.resSize >= st.s.maxTxnSize || st.count+n+st.resCount >= st.s.maxTxnCount) {
+		if err := st.commit(); err != nil {
+			return nil, err
 		}
-		st.t = nil
 		txn = st.txn()
 	}
 	st.size += size
@@ -383,20 +379,29 @@ func (st *splitTxn) room(size, n int64) (*badger.Txn, error) {
 	return txn, nil
 }
 
-// commit commits what is open (nothing to do when nothing was opened).
+// commit seals and commits what is open (nothing to do when nothing was
+// opened): the journal record first, then Badger.
 func (st *splitTxn) commit() error {
 	if st.t == nil {
 		return nil
 	}
-	err := st.t.Commit()
-	st.t = nil
-	if err != nil {
+	defer st.discard()
+	if st.seal != nil {
+		if err := st.seal(st.t); err != nil {
+			return fmt.Errorf("commit %s: %w", st.what, err)
+		}
+	}
+	if err := st.s.jnl.commit(); err != nil { // nil journal: not durable
+		return fmt.Errorf("commit %s: %w", st.what, err)
+	}
+	if err := st.t.Commit(); err != nil {
 		return fmt.Errorf("commit %s: %w", st.what, err)
 	}
 	return nil
 }
 
-// discard drops an uncommitted transaction after an error.
+// discard drops an uncommitted transaction after an error (and after a
+// commit, when it does nothing).
 func (st *splitTxn) discard() {
 	if st.t != nil {
 		st.t.Discard()
@@ -408,74 +413,72 @@ func (st *splitTxn) discard() {
 // last seq assigned before this group. It returns how many it removed and the
 // new acknowledged watermark. It walks from the watermark, not from the
 // start, so it does not rescan what earlier acks deleted.
-func (s *Store) deleteUpTo(upTo uint64) (deleted int64, ackedTo uint64, err error) {
+func (s *Store) deleteUpTo(st *splitTxn, upTo uint64) (deleted int64, ackedTo uint64, err error) {
 	ackedTo = s.ackedTo.Load()
 	upTo = min(upTo, s.lastSeq.Load())
 	if upTo <= ackedTo {
 		return 0, ackedTo, nil
 	}
-	chunk := int(min(s.maxTxnCount/2, s.maxTxnSize/(2*entrySize(outboxKeyLen, 0))))
-	from := ackedTo + 1
-	for from <= upTo {
-		keys, err := s.outboxKeys(from, upTo, chunk)
-		if err != nil {
-			return deleted, ackedTo, err
-		}
-		if len(keys) == 0 {
-			break
-		}
-		err = s.db.Update(func(txn *badger.Txn) error {
-			for _, k := range keys {
-				if err := txn.Delete(k); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return deleted, ackedTo, fmt.Errorf("ack up to %d: %w", upTo, err)
-		}
-		deleted += int64(len(keys))
-		last, _ := parseOutboxKey(keys[len(keys)-1])
-		from = last + 1
+	from, to := outboxKey(ackedTo+1), outboxKey(upTo)
+	// One range change in the journal instead of one per key, recorded
+	// first so that a transaction committed part way through the range
+	// has it in its record.
+	s.jnl.delRange(from, to)
+	deleted, err = s.deleteRange(st, from, to)
+	if err != nil {
+		return deleted, ackedTo, fmt.Errorf("ack up to %d: %w", upTo, err)
 	}
 	return deleted, upTo, nil
 }
 
-// outboxKeys returns up to limit outbox keys with from <= seq <= to.
-func (s *Store) outboxKeys(from, to uint64, limit int) ([][]byte, error) {
-	var keys [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = []byte(outboxPrefix)
-		opts.PrefetchValues = false
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Seek(outboxKey(from)); it.Valid() && len(keys) < limit; it.Next() {
-			seq, ok := parseOutboxKey(it.Item().Key())
-			if !ok {
-				return fmt.Errorf("bad outbox key %x", it.Item().Key())
+// deleteRange deletes every key from..to (both included) in st and returns
+// how many it deleted. It records nothing in the journal: the caller records
+// the range.
+func (s *Store) deleteRange(st *splitTxn, from, to []byte) (deleted int64, err error) {
+	chunk := int(min(s.maxTxnCount/2, s.maxTxnSize/(2*entrySize(len(to), 0))))
+	per := entrySize(len(to), 0)
+	for {
+		keys := keysBetween(st.txn(), from, to, chunk)
+		for _, k := range keys {
+			txn, err := st.room(per, 1)
+			if err != nil {
+				return deleted, err
 			}
-			if seq > to {
-				break
+			if err := txn.Delete(k); err != nil {
+				return deleted, fmt.Errorf("delete %q: %w", k, err)
 			}
-			keys = append(keys, it.Item().KeyCopy(nil))
+			deleted++
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list outbox %d..%d: %w", from, to, err)
+		if len(keys) < chunk {
+			return deleted, nil
+		}
+		from = append(keys[len(keys)-1], 0) // the smallest key after the last one
 	}
-	return keys, nil
+}
+
+// keysBetween returns up to limit keys k with from <= k <= to in txn, in
+// order. The iterator is closed before it returns, as Badger requires before
+// txn is committed.
+func keysBetween(txn *badger.Txn, from, to []byte, limit int) [][]byte {
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	var keys [][]byte
+	for it.Seek(from); it.Valid() && len(keys) < limit; it.Next() {
+		k := it.Item().Key()
+		if bytes.Compare(k, to) > 0 {
+			break
+		}
+		keys = append(keys, it.Item().KeyCopy(nil))
+	}
+	return keys
 }
 
 // recover checks the key-layout version (writing it into a new store,
 // migrating an older one) and loads lastSeq, the outbox size, the
 // acknowledged watermark, the ledger size and the last space alarm state.
 func (s *Store) recover() error {
-	if err := s.checkVersion(); err != nil {
-		return err
-	}
 	var (
 		seq         uint64
 		first, last uint64
@@ -581,9 +584,10 @@ func scanKeys(txn *badger.Txn, prefix string, fn func(k []byte) error) error {
 //
 // Version 1 had only meta/ and outbox/ keys; version 2 adds key spaces that
 // start empty (ledger/, synced/, sref/, ctl/, meta/space_alarm), so the
-// migration is writing the new version. Sessions stored by version 1 are in
-// the outbox only, not in the ledger: they still reach the cloud through the
-// outbox as before.
+// migration is writing the new version; version 3 adds the journal, which a
+// version 2 store does not have, so that migration is writing the new version
+// too. Sessions stored by version 1 are in the outbox only, not in the
+// ledger: they still reach the cloud through the outbox as before.
 func (s *Store) checkVersion() error {
 	var (
 		changed bool
@@ -618,7 +622,7 @@ func (s *Store) checkVersion() error {
 		if err != nil || from == layoutVersion {
 			return err
 		}
-		// from == 1: see the doc comment.
+		// from 1 or 2: see the doc comment.
 		changed = true
 		return txn.Set([]byte(keyVersion), encodeUint64(layoutVersion))
 	})
@@ -634,4 +638,90 @@ func (s *Store) checkVersion() error {
 		s.logger.Info("store key layout migrated", "from", from, "to", layoutVersion)
 	}
 	return nil
+}
+
+// set and del change a key in txn and record the change in the group's
+// journal record.
+func (s *Store) set(txn *badger.Txn, key, val []byte) error {
+	if err := txn.Set(key, val); err != nil {
+		return err
+	}
+	s.jnl.set(key, val)
+	return nil
+}
+
+func (s *Store) del(txn *badger.Txn, key []byte) error {
+	if err := txn.Delete(key); err != nil {
+		return err
+	}
+	s.jnl.del(key)
+	return nil
+}
+
+// openJournal replays what a durable run left in the journal (whatever this
+// run's Config.Durable), checkpoints it into Badger and, when durable, starts
+// the journal for this run; otherwise it removes it.
+func (s *Store) openJournal() error {
+	dir := filepath.Join(s.cfg.Dir, journalDir)
+	n, err := replayJournal(dir, s.replay)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		if err := s.checkpoint(); err != nil {
+			return fmt.Errorf("checkpoint after journal replay: %w", err)
+		}
+		s.logger.Info("journal replayed", "records", n)
+	}
+	if !s.cfg.Durable {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove journal: %w", err)
+		}
+		return nil
+	}
+	s.jnl, err = startJournal(dir, s.segSize, s.checkpoint, s.logger)
+	return err
+}
+
+// checkpoint makes every write applied to Badger so far durable in Badger
+// itself: db.Sync() syncs the active memtable's log, memWALs the logs of
+// memtables rotated out since the last checkpoint.
+func (s *Store) checkpoint() error {
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if err := s.wals.syncRotated(); err != nil {
+		return fmt.Errorf("sync rotated memtable log: %w", err)
+	}
+	return nil
+}
+
+// replay applies one journal record's changes to Badger, in order, in as
+// many transactions as Badger's limits need.
+func (s *Store) replay(payload []byte) error {
+	st := s.newSplitTxn("journal replay")
+	defer st.discard()
+	err := forEachOp(payload, func(kind byte, a, b []byte) error {
+		switch kind {
+		case opSet:
+			txn, err := st.room(entrySize(len(a), len(b)), 1)
+			if err != nil {
+				return err
+			}
+			return txn.Set(a, b)
+		case opDelete:
+			txn, err := st.room(entrySize(len(a), 0), 1)
+			if err != nil {
+				return err
+			}
+			return txn.Delete(a)
+		default: // opDeleteRange
+			_, err := s.deleteRange(st, a, b)
+			return err
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return st.commit()
 }

@@ -52,7 +52,9 @@ func TestMain(m *testing.M) {
 // Each line is written to stdout with one unbuffered write, so the parent
 // sees exactly what returned before the kill.
 func crashHelper(dir, round string) int {
-	s, err := Open(testConfig(dir), testEdgeID, nil, prometheus.NewRegistry())
+	// Small journal segments, so that the kill also lands during segment
+	// switches and background checkpoints.
+	s, err := Open(testConfig(dir), testEdgeID, nil, prometheus.NewRegistry(), withSegmentSize(32<<10))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "crash helper: open:", err)
 		return 2

@@ -9,38 +9,45 @@
 //
 // # Durability and group commit
 //
-// Append and Write return only after the Badger write holding them has been
-// fsynced (Config.Durable). Writers do not commit themselves: they enqueue on
-// a bounded channel and one committer goroutine takes everything queued (up
-// to Config.MaxBatch events), writes it with SyncWrites=false and then calls
-// db.Sync() once for the whole group. One fsync per write caps near 2,400
-// writes/s on the reference VM, and Badger's own SyncWrites=true still syncs
-// once per transaction; one sync per group is what makes durability cheap.
-// Ack, MarkSessionsSynced and Compact go through the same committer and are
-// synced the same way, so every change to the store has one writer and one
-// order.
+// Append and Write return only after the group holding them is on disk
+// (Config.Durable). Writers do not commit themselves: they enqueue on a
+// bounded channel and one committer goroutine takes everything queued (up to
+// Config.MaxBatch events), builds it in a Badger transaction, appends one
+// record of every change the transaction made to the store's journal and
+// fdatasyncs it, and only then commits the transaction to Badger with
+// SyncWrites=false (journal.go): one sync for the whole group. One fsync per
+// write caps near 2,400 writes/s on the reference VM; one sync per group is
+// what makes durability cheap. Ack, MarkSessionsSynced and Compact go
+// through the same committer and are journaled the same way, so every change
+// to the store has one writer and one order.
+//
+// The journal, not Badger's own log, is what a group waits for: Badger's
+// memtable log is a sparse mapped file, and syncing it (db.Sync) waits for a
+// filesystem journal commit that also waits for Badger's background flushes;
+// the journal's segments are preallocated and written in place. Badger is
+// made durable by itself only at checkpoints, when a journal segment is full
+// (db.Sync and the memtable logs Badger rotated out since the last
+// checkpoint, memwal.go), in the background, after which the segment is
+// recycled. Open replays the journal's valid records into Badger and
+// checkpoints before anything else reads the store, so a power cut loses
+// nothing that was acknowledged.
 //
 // A Write is atomic: its events, their ledger entries and its ctl/ puts and
-// deletes land in one Badger transaction (a group may need several
-// transactions, but never splits a Write), and Badger replays a transaction
-// whole or not at all. So control's state can never disagree with the events
-// it decided on, even after a crash.
+// deletes land in one Badger transaction and one journal record (a group
+// may need several transactions, each with its own record, but never splits a
+// Write), Badger replays a transaction whole or not at all, a journal record
+// is replayed whole or not at all (its CRC), and Badger never holds a
+// transaction whose record is not synced. So control's state can never
+// disagree with the events it decided on, even after a crash.
 //
 // Sequences: each event gets seq = last seq + 1 in the order the committer
 // takes it, so seqs are per-edge, strictly increasing, consecutive within one
 // Write and start at 1. The last assigned seq (meta/seq) is written in the
-// same Badger transaction as the events it covers, so after a crash the
-// recovered meta/seq is at least every stored event's seq and no seq can be
-// handed out twice. Pending and PendingSessions never return an event before
-// the group holding it is synced, so no seq reaches the cloud that a crash
-// could still take back and reuse.
-//
-// db.Sync() syncs only the active memtable's write-ahead log. When a group
-// fills the memtable and Badger rotates it, the group's earlier transactions
-// are in the rotated-out log, which Badger leaves unsynced until its flush to
-// an L0 table completes; the committer therefore also fsyncs every memtable
-// log rotated out since the last group (memwal.go) before acknowledging, so a
-// power cut cannot take back part of an acknowledged group.
+// same transaction and journal record as the events it covers, so after a
+// crash the recovered meta/seq is at least every stored event's seq and no
+// seq can be handed out twice. Pending and PendingSessions never return an
+// event before the group holding it is synced, so no seq reaches the cloud
+// that a crash could still take back and reuse.
 //
 // If a commit or a sync fails the store stops accepting writes (ErrFailed):
 // after a failed fsync the state of the page cache is unknown, and only a
@@ -73,6 +80,8 @@
 // and Badger preallocates value-log files (128 MiB) and memtable WAL files
 // (16 MiB) sparse, so apparent sizes are far from the disk in use; and it
 // leaves out the WAL files altogether.
+// The journal's two segments (16 MiB each, written in full when created)
+// are part of the measured size.
 //
 // When the size crosses Config.WarnRatio × Config.MaxBytes upward the store
 // writes one Alarm event itself (code store_nearly_full, severity warning;
@@ -90,7 +99,7 @@
 // chatter while the cloud is unreachable, not from what must be billed. The
 // store can therefore grow past MaxBytes by what those events need.
 //
-// # Key layout (version 2)
+// # Key layout (version 3)
 //
 // All keys are ASCII prefixes; integers are big-endian so that byte order is
 // numeric order.
@@ -111,13 +120,19 @@
 // one transaction. The charger id in sref/ is length-prefixed so that no
 // charger id can make two sessions share a key.
 //
+// Beside Badger's files the store directory holds journal/, the segments of
+// the store's journal (journal.go documents their format).
+//
 // Open writes meta/version into an empty store, migrates an older layout in
 // place and refuses a store whose version is newer than this code knows
 // (ErrNewerVersion). Version 1 had only meta/version, meta/seq and outbox/;
 // every key space version 2 adds starts empty, so migrating from 1 is writing
 // the new version (sessions stored by version 1 reach the cloud through the
-// outbox only). A change to this layout must raise the version and teach Open
-// to migrate the older one.
+// outbox only). Version 3 adds the journal: a version 2 store has none, so
+// migrating is writing the new version, and a release that knows only
+// version 2 refuses a version 3 store instead of ignoring acknowledged writes
+// that may exist only in its journal. A change to this layout must raise the
+// version and teach Open to migrate the older one.
 //
 // Event values are the protobuf encoding of the Event with edge_id set and the
 // seq field (2) appended by the committer after the rest of the message;

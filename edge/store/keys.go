@@ -10,7 +10,7 @@ import (
 // Key layout, documented in doc.go. Changing any of it means raising
 // layoutVersion and teaching checkVersion to migrate the older layout.
 const (
-	layoutVersion = 2
+	layoutVersion = 3
 
 	keyVersion    = "meta/version"
 	keySeq        = "meta/seq"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -529,8 +530,9 @@ func TestSessionWithoutRef(t *testing.T) {
 }
 
 // TestPendingSessionsOnlyAfterSync runs the committer's write step by hand, as
-// the committer does before it syncs: the session is in Badger but its group
-// is not synced, so neither PendingSessions nor Pending may return it.
+// the committer does before it acknowledges the group: the session is in
+// Badger but its group is not finished, so neither PendingSessions nor
+// Pending may return it.
 func TestPendingSessionsOnlyAfterSync(t *testing.T) {
 	ctx := t.Context()
 	s := MustOpen(t, t.TempDir())
@@ -539,8 +541,12 @@ func TestPendingSessionsOnlyAfterSync(t *testing.T) {
 		t.Fatalf("newWriteRequest: %v", err)
 	}
 	// The committer is idle (nothing queued), so this is the only writer.
-	if _, err := s.writeGroup([]*request{req}); err != nil {
+	st := s.newSplitTxn("test")
+	if _, err := s.writeGroup(st, []*request{req}); err != nil {
 		t.Fatalf("writeGroup: %v", err)
+	}
+	if err := st.commit(); err != nil {
+		t.Fatalf("commit: %v", err)
 	}
 	if got := rawKeys(t, s, ledgerPrefix); len(got) != 1 {
 		t.Fatalf("ledger keys after the write step: %d, want 1", len(got))
@@ -655,8 +661,8 @@ func TestMigrateV1(t *testing.T) {
 		var err error
 		version, err = readUint64(txn, keyVersion)
 		return err
-	}); err != nil || version != layoutVersion || layoutVersion != 2 {
-		t.Errorf("meta/version after migration = %d (%v), want 2", version, err)
+	}); err != nil || version != layoutVersion || layoutVersion != 3 {
+		t.Errorf("meta/version after migration = %d (%v), want 3", version, err)
 	}
 }
 
@@ -789,5 +795,50 @@ func TestWriteCannotSetSpaceAlarm(t *testing.T) {
 	_, err := s.Write(context.Background(), Write{Put: []KV{{Key: []byte(keySpaceAlarm), Value: encodeUint64(1)}}})
 	if !errors.Is(err, ErrInvalidKey) {
 		t.Fatalf("Write of %s: %v, want ErrInvalidKey", keySpaceAlarm, err)
+	}
+}
+
+// TestMigrateV2: a version-2 store (no journal) opens as version 3 with its
+// events, and gets a journal.
+func TestMigrateV2(t *testing.T) {
+	dir := t.TempDir()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatalf("badger.Open: %v", err)
+	}
+	want := stored("v2", 1)
+	b, err := proto.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(txn *badger.Txn) error {
+		for k, v := range map[string][]byte{keyVersion: encodeUint64(2), keySeq: encodeUint64(1), string(outboxKey(1)): b} {
+			if err := txn.Set([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := db.Close(); err != nil || cerr != nil {
+		t.Fatalf("write v2 store: %v, close: %v", err, cerr)
+	}
+
+	s, _ := MustOpenConfig(t, testConfig(dir))
+	if diff := cmp.Diff([]*chargeplanev1.Event{want}, MustPending(t, s, 0), protocmp.Transform()); diff != "" {
+		t.Errorf("outbox of the migrated store (-want +got):\n%s", diff)
+	}
+	var version uint64
+	if err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		version, err = readUint64(txn, keyVersion)
+		return err
+	}); err != nil || version != 3 {
+		t.Errorf("meta/version after migration = %d (%v), want 3", version, err)
+	}
+	if err := s.jnl.wait(); err != nil {
+		t.Fatalf("journal background work: %v", err)
+	}
+	if gens, err := segments(filepath.Join(dir, journalDir)); err != nil || len(gens) != 2 {
+		t.Errorf("journal segments after migration: %v %v, want two", gens, err)
 	}
 }

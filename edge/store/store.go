@@ -156,7 +156,13 @@ type Store struct {
 	pending         atomic.Int64  // events stored and not acknowledged
 	pendingSessions atomic.Int64  // ledger entries not yet confirmed by the cloud
 
-	// wals syncs memtable logs Badger rotated out during a group; committer only.
+	// jnl makes each group durable before it is acknowledged (journal.go);
+	// nil when Config.Durable is false. Committer only, after Open.
+	jnl *journal
+	// segSize is the journal's segment size (journalSegment; tests shrink it).
+	segSize int64
+	// wals syncs memtable logs Badger rotated out since the last
+	// checkpoint; used by one checkpoint at a time.
 	wals *memWALs
 
 	// failed is the committer's sticky error (ErrFailed wrapped); committer only.
@@ -206,6 +212,7 @@ func Open(cfg Config, edgeID string, logger *slog.Logger, reg prometheus.Registe
 	}
 	s := &Store{
 		wals:        wals,
+		segSize:     journalSegment,
 		cfg:         cfg,
 		edgeID:      edgeID,
 		logger:      logger,
@@ -220,15 +227,21 @@ func Open(cfg Config, edgeID string, logger *slog.Logger, reg prometheus.Registe
 	for _, o := range opts {
 		o(s)
 	}
-	if err := s.recover(); err != nil {
+	if err := s.checkVersion(); err != nil {
 		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), closeDB(db))
 	}
-	if err := s.measure(); err != nil {
+	if err := s.openJournal(); err != nil {
 		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), closeDB(db))
+	}
+	if err := s.recover(); err != nil {
+		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), s.closeJournal(false), closeDB(db))
+	}
+	if err := s.measure(); err != nil {
+		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), s.closeJournal(false), closeDB(db))
 	}
 	s.m = newMetrics(s)
 	if err := s.m.register(reg); err != nil {
-		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), closeDB(db))
+		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), s.closeJournal(false), closeDB(db))
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -242,6 +255,14 @@ func Open(cfg Config, edgeID string, logger *slog.Logger, reg prometheus.Registe
 	logger.Info("store opened", "dir", cfg.Dir, "edge_id", edgeID, "seq", s.lastSeq.Load(),
 		"pending", s.pending.Load(), "pending_sessions", s.pendingSessions.Load(), "disk_bytes", s.diskBytes.Load())
 	return s, nil
+}
+
+// closeJournal closes the journal, if the store has one (see journal.close).
+func (s *Store) closeJournal(healthy bool) error {
+	if s.jnl == nil {
+		return nil
+	}
+	return s.jnl.close(healthy)
 }
 
 func closeDB(db *badger.DB) error {
@@ -393,7 +414,8 @@ func (s *Store) Close() error {
 	s.cancel()
 	s.wg.Wait()
 	s.m.unregister()
-	if err := closeDB(s.db); err != nil {
+	jerr := s.closeJournal(s.failed == nil)
+	if err := errors.Join(jerr, closeDB(s.db)); err != nil {
 		return fmt.Errorf("close store %q: %w", s.cfg.Dir, err)
 	}
 	s.logger.Info("store closed", "seq", s.lastSeq.Load(), "pending", s.pending.Load())
