@@ -40,7 +40,8 @@ var ErrTooLarge = errors.New("events too large for one append")
 type Config struct {
 	// Dir is the Badger directory. Required.
 	Dir string `yaml:"dir"`
-	// Durable: fsync before Append returns (production). false only for
+	// Durable: the journal is synced before Append returns (production), and
+	// Badger at checkpoints (doc.go). false only for
 	// benchmarks/comparison.
 	Durable bool `yaml:"durable"`
 	// MaxBatch caps events per group commit. A single Append larger than
