@@ -6,7 +6,7 @@ BIN := bin
 # Fuzz time per target; CI uses 30s (issue: codecs are fuzzed in CI).
 FUZZTIME ?= 30s
 TEST_FLAGS ?= -race -count=1 -timeout 20m
-FUZZ_PKGS := ./shared/protocol/bkv ./shared/protocol/ap3000 ./shared/protocol/ykc
+FUZZ_PKGS := ./shared/protocol/bkv ./shared/protocol/ap3000 ./shared/protocol/ykc ./edge/store
 
 .PHONY: help build gen check-gen lint test test-unit fuzz bench bench-go demo chaos clean
 

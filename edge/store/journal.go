@@ -369,10 +369,7 @@ func (j *journal) commit() error {
 			return err
 		}
 	}
-	binary.BigEndian.PutUint64(j.rec, j.gen)
-	binary.BigEndian.PutUint32(j.rec[8:], uint32(size-recHeaderLen))
-	crc := crc32.Update(crc32.Checksum(j.rec[:12], castagnoli), castagnoli, j.rec[recHeaderLen:])
-	binary.BigEndian.PutUint32(j.rec[12:], crc)
+	sealRecord(j.rec, j.gen)
 	if _, err := j.f.WriteAt(j.rec, j.off); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
@@ -382,6 +379,15 @@ func (j *journal) commit() error {
 	j.off += size
 	j.reset()
 	return nil
+}
+
+// sealRecord fills in the header of rec (header space, then the payload)
+// for a record of segment gen.
+func sealRecord(rec []byte, gen uint64) {
+	binary.BigEndian.PutUint64(rec, gen)
+	binary.BigEndian.PutUint32(rec[8:], uint32(len(rec)-recHeaderLen))
+	crc := crc32.Update(crc32.Checksum(rec[:12], castagnoli), castagnoli, rec[recHeaderLen:])
+	binary.BigEndian.PutUint32(rec[12:], crc)
 }
 
 // reset drops the changes recorded so far; a record that grew far beyond the
