@@ -319,21 +319,7 @@ func createSegment(path string, size int64) error {
 
 // syncDir fsyncs a directory so that names created or renamed in it survive
 // a power cut.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	serr := d.Sync()
-	cerr := d.Close()
-	if serr != nil {
-		return fmt.Errorf("sync %s: %w", dir, serr)
-	}
-	if cerr != nil {
-		return fmt.Errorf("close %s: %w", dir, cerr)
-	}
-	return nil
-}
+func syncDir(dir string) error { return fsyncPath(dir) }
 
 // set, del and delRange add a change to the group's record. A nil journal
 // (a store that does not sync) records nothing.

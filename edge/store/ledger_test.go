@@ -656,12 +656,7 @@ func TestMigrateV1(t *testing.T) {
 	if diff := cmp.Diff([]uint64{4}, seqs(mustPendingSessions(t, s))); diff != "" {
 		t.Errorf("ledger after migration (-want +got):\n%s", diff)
 	}
-	var version uint64
-	if err := s.db.View(func(txn *badger.Txn) error {
-		var err error
-		version, err = readUint64(txn, keyVersion)
-		return err
-	}); err != nil || version != layoutVersion || layoutVersion != 3 {
+	if version, err := storedVersion(s); err != nil || version != 3 || layoutVersion != 3 {
 		t.Errorf("meta/version after migration = %d (%v), want 3", version, err)
 	}
 }
@@ -827,12 +822,7 @@ func TestMigrateV2(t *testing.T) {
 	if diff := cmp.Diff([]*chargeplanev1.Event{want}, MustPending(t, s, 0), protocmp.Transform()); diff != "" {
 		t.Errorf("outbox of the migrated store (-want +got):\n%s", diff)
 	}
-	var version uint64
-	if err := s.db.View(func(txn *badger.Txn) error {
-		var err error
-		version, err = readUint64(txn, keyVersion)
-		return err
-	}); err != nil || version != 3 {
+	if version, err := storedVersion(s); err != nil || version != 3 || layoutVersion != 3 {
 		t.Errorf("meta/version after migration = %d (%v), want 3", version, err)
 	}
 	if err := s.jnl.wait(); err != nil {
@@ -841,4 +831,13 @@ func TestMigrateV2(t *testing.T) {
 	if gens, err := segments(filepath.Join(dir, journalDir)); err != nil || len(gens) != 2 {
 		t.Errorf("journal segments after migration: %v %v, want two", gens, err)
 	}
+}
+
+// storedVersion reads the key-layout version the store holds.
+func storedVersion(s *Store) (version uint64, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		version, err = readUint64(txn, keyVersion)
+		return err
+	})
+	return version, err
 }

@@ -101,10 +101,15 @@ func (w *memWALs) syncRotated() error {
 
 // syncFile fsyncs path; a file that is gone is not an error (see syncRotated).
 func syncFile(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	if err := fsyncPath(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
+	return nil
+}
+
+// fsyncPath opens a file or directory and fsyncs it.
+func fsyncPath(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
