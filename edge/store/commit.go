@@ -475,9 +475,9 @@ func keysBetween(txn *badger.Txn, from, to []byte, limit int) [][]byte {
 	return keys
 }
 
-// recover checks the key-layout version (writing it into a new store,
-// migrating an older one) and loads lastSeq, the outbox size, the
-// acknowledged watermark, the ledger size and the last space alarm state.
+// recover loads lastSeq, the outbox size, the acknowledged watermark, the
+// ledger size and the last space alarm state (after checkVersion and the
+// journal's replay, so from the whole acknowledged state).
 func (s *Store) recover() error {
 	var (
 		seq         uint64

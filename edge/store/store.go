@@ -228,21 +228,25 @@ func Open(cfg Config, edgeID string, logger *slog.Logger, reg prometheus.Registe
 	for _, o := range opts {
 		o(s)
 	}
+	// On failure the journal is left for the next Open to replay.
+	fail := func(err error) (*Store, error) {
+		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), s.closeJournal(false), closeDB(db))
+	}
 	if err := s.checkVersion(); err != nil {
-		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), closeDB(db))
+		return fail(err)
 	}
 	if err := s.openJournal(); err != nil {
-		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), closeDB(db))
+		return fail(err)
 	}
 	if err := s.recover(); err != nil {
-		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), s.closeJournal(false), closeDB(db))
+		return fail(err)
 	}
 	if err := s.measure(); err != nil {
-		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), s.closeJournal(false), closeDB(db))
+		return fail(err)
 	}
 	s.m = newMetrics(s)
 	if err := s.m.register(reg); err != nil {
-		return nil, errors.Join(fmt.Errorf("open store %q: %w", cfg.Dir, err), s.closeJournal(false), closeDB(db))
+		return fail(err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
