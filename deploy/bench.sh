@@ -2,8 +2,8 @@
 # make bench: load benchmarks of a real edge agent driven by chargesim, on
 # loopback only. For each scenario the edge is started on a fresh store, the
 # simulated chargers run for BENCH_SECONDS, and the run is repeated
-# BENCH_RUNS times; the table shows the median run (by answered frames/s)
-# with its ACK latency p50/p99. The edge publishes to the local MQTT broker
+# BENCH_RUNS times; the table shows the median of each column over the runs
+# and every run's p99. The edge publishes to the local MQTT broker
 # (BENCH_MQTT, default tcp://127.0.0.1:1883) under its own topic root.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 RUNS=${BENCH_RUNS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-20}
 MQTT=${BENCH_MQTT:-tcp://127.0.0.1:1883}
+ONLY=${BENCH_ONLY:-} # run only the scenarios whose name contains this
 DIR=$(mktemp -d)
 trap 'pkill -f "chargeplane-edge.*$DIR" 2>/dev/null || true; rm -rf "$DIR"' EXIT
 
@@ -43,15 +44,35 @@ run_one() { # run_one chargers heartbeat durable → prints the summary line
 
 field() { grep -o "$1=[^ ]*" <<<"$2" | cut -d= -f2; }
 
-printf '%-26s %14s %10s %10s %8s\n' scenario "frames/s" "ACK p50" "ACK p99" errors
+# ms turns a Go duration (1.5ms, 2.1s, 850µs) into milliseconds.
+ms() {
+  awk -v d="$1" 'BEGIN {
+    if (d ~ /ms$/) { sub(/ms$/, "", d); v = d }
+    else if (d ~ /(µs|us)$/) { sub(/(µs|us)$/, "", d); v = d / 1000 }
+    else if (d ~ /ns$/) { sub(/ns$/, "", d); v = d / 1e6 }
+    else if (d ~ /s$/) { sub(/s$/, "", d); v = d * 1000 }
+    else v = d
+    printf "%.1f", v }'
+}
+
+# median of numbers, one per argument.
+median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
+
+# Each column is the median over the runs on its own (a run's latency does
+# not follow its rate), and the last column lists every run's p99, so the
+# spread is visible next to the median.
+printf '%-26s %10s %9s %9s %7s  %s\n' scenario "frames/s" "p50 ms" "p99 ms" errors "p99 ms per run"
 for sc in "${SCENARIOS[@]}"; do
   IFS='|' read -r name chargers hb durable <<<"$sc"
-  results=()
+  [[ "$name" == *"$ONLY"* ]] || continue
+  rates=() p50s=() p99s=() errs=()
   for _ in $(seq 1 "$RUNS"); do
     line=$(run_one "$chargers" "$hb" "$durable")
-    results+=("$(field rate "$line" | tr -d '/s') $line")
+    rates+=("$(field rate "$line" | tr -d '/s')")
+    p50s+=("$(ms "$(field p50 "$line")")")
+    p99s+=("$(ms "$(field p99 "$line")")")
+    errs+=("$(field errors "$line")")
   done
-  median=$(printf '%s\n' "${results[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
-  line=${median#* }
-  printf '%-26s %14s %10s %10s %8s\n' "$name" "$(field rate "$line")" "$(field p50 "$line")" "$(field p99 "$line")" "$(field errors "$line")"
+  printf '%-26s %10s %9s %9s %7s  %s\n' "$name" "$(median "${rates[@]}")" "$(median "${p50s[@]}")" \
+    "$(median "${p99s[@]}")" "$(median "${errs[@]}")" "${p99s[*]}"
 done
