@@ -435,8 +435,8 @@ func (s *Store) deleteUpTo(st *splitTxn, upTo uint64) (deleted int64, ackedTo ui
 // how many it deleted. It records nothing in the journal: the caller records
 // the range.
 func (s *Store) deleteRange(st *splitTxn, from, to []byte) (deleted int64, err error) {
-	chunk := int(min(s.maxTxnCount/2, s.maxTxnSize/(2*entrySize(len(to), 0))))
 	per := entrySize(len(to), 0)
+	chunk := int(min(s.maxTxnCount/2, s.maxTxnSize/(2*per)))
 	for {
 		keys := keysBetween(st.txn(), from, to, chunk)
 		for _, k := range keys {

@@ -271,19 +271,16 @@ func startJournal(dir string, segSize int64, checkpoint func() error, logger *sl
 		checkpoint: checkpoint,
 		gen:        top + 1,
 		f:          f,
-		rec:        make([]byte, recHeaderLen, 64<<10),
+		rec:        newRecord(),
 	}
 	if next == top+2 {
 		// Only one segment so far: make the next one while the first fills.
-		done := make(chan error, 1)
-		j.retired = done
-		go func() {
-			err := createSegment(segmentPath(dir, top+2), segSize)
-			if err == nil {
-				err = syncDir(dir)
+		j.background(func() error {
+			if err := createSegment(segmentPath(dir, top+2), segSize); err != nil {
+				return err
 			}
-			done <- err
-		}()
+			return syncDir(dir)
+		})
 	}
 	logger.Debug("journal ready", "generation", j.gen)
 	return j, nil
@@ -367,6 +364,9 @@ func (j *journal) commit() error {
 	return nil
 }
 
+// newRecord is an empty record: header space, room for a usual group.
+func newRecord() []byte { return make([]byte, recHeaderLen, 64<<10) }
+
 // sealRecord fills in the header of rec (header space, then the payload)
 // for a record of segment gen.
 func sealRecord(rec []byte, gen uint64) {
@@ -383,7 +383,7 @@ func (j *journal) reset() {
 		return
 	}
 	if cap(j.rec) > 4<<20 {
-		j.rec = make([]byte, recHeaderLen, 64<<10)
+		j.rec = newRecord()
 	}
 	j.rec, j.n = j.rec[:recHeaderLen], 0
 }
@@ -400,9 +400,7 @@ func (j *journal) next() error {
 	}
 	full, gen := j.f, j.gen
 	j.f, j.gen, j.off = f, gen+1, 0
-	done := make(chan error, 1)
-	j.retired = done
-	go func() {
+	j.background(func() error {
 		start := time.Now()
 		err := j.retire(full, gen)
 		if err != nil {
@@ -411,9 +409,17 @@ func (j *journal) next() error {
 		} else {
 			j.logger.Debug("journal checkpoint", "generation", gen, "took", time.Since(start))
 		}
-		done <- err
-	}()
+		return err
+	})
 	return nil
+}
+
+// background runs work on a goroutine of its own; wait returns its result.
+// At most one runs at a time: callers wait for the previous one first.
+func (j *journal) background(work func() error) {
+	done := make(chan error, 1)
+	j.retired = done
+	go func() { done <- work() }()
 }
 
 // retire checkpoints Badger, after which no record of segment gen is needed,
